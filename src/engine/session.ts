@@ -1,0 +1,93 @@
+import * as ort from 'onnxruntime-node';
+import { ModelFormatError } from '../errors.js';
+
+/** ONNX Runtime settings passed through to the session. Anything left out keeps the engine's CPU defaults. */
+export interface SessionOptions {
+  /**
+   * Threads for one forward pass. ONNX Runtime's own default is one per physical core.
+   * @default undefined
+   */
+  threads?: number;
+  /**
+   * Execution providers in order of preference, e.g. `['cuda', 'cpu']`. CUDA needs the GPU build of
+   * onnxruntime-node (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install`).
+   * @default ['cpu']
+   */
+  executionProviders?: ort.InferenceSession.SessionOptions['executionProviders'];
+  /** Raw ONNX Runtime options, applied last; they override the two fields above. */
+  ortOptions?: ort.InferenceSession.SessionOptions;
+}
+
+/** The inputs a text-pair model may declare; only these are ever fed. */
+export type PairInputName = 'input_ids' | 'attention_mask' | 'token_type_ids';
+
+const KNOWN_INPUTS: readonly PairInputName[] = ['input_ids', 'attention_mask', 'token_type_ids'];
+
+/** A loaded ONNX graph with the facts the engine reads once: which inputs it wants and how wide its output is. */
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  inputs: readonly PairInputName[];
+  /** Whether integer inputs are int32 rather than the usual int64. */
+  int32Inputs: boolean;
+  outputName: string;
+  /** Logits per pair when the graph states it (1 or 2 for rerankers); `undefined` when the dimension is symbolic. */
+  outputWidth: number | undefined;
+}
+
+/** Opens an ONNX file and checks it looks like a text-pair scorer before any input reaches it. */
+export async function openSession(path: string, options: SessionOptions = {}): Promise<LoadedSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: options.executionProviders ?? ['cpu'],
+    graphOptimizationLevel: 'all',
+    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 }),
+    ...options.ortOptions,
+  };
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, sessionOptions);
+  } catch (cause) {
+    throw new ModelFormatError(
+      `${path} could not be loaded by ONNX Runtime (${(cause as Error).message}). ` +
+        'The file may be truncated or corrupt: delete it from the cache, or re-export the model.',
+      { file: path, cause },
+    );
+  }
+  return describeSession(session, path);
+}
+
+function describeSession(session: ort.InferenceSession, path: string): LoadedSession {
+  const names = session.inputNames;
+  const unknown = names.filter((name) => !(KNOWN_INPUTS as readonly string[]).includes(name));
+  if (!names.includes('input_ids') || unknown.length > 0) {
+    void session.release();
+    throw new ModelFormatError(
+      `${path} has inputs [${names.join(', ')}]; a cross-encoder needs input_ids and may take attention_mask and ` +
+        `token_type_ids${unknown.length ? ` (unexpected: ${unknown.join(', ')})` : ''}. Export the model for sequence classification.`,
+      { file: path },
+    );
+  }
+  const outputName = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0];
+  const meta = session.outputMetadata.find((m) => m.name === outputName);
+  let outputWidth: number | undefined;
+  if (meta !== undefined && meta.isTensor && meta.shape.length > 0) {
+    if (meta.shape.length !== 2) {
+      void session.release();
+      throw new ModelFormatError(
+        `${path}: output "${outputName}" has shape [${meta.shape.join(', ')}], not [batch, labels]. ` +
+          'This looks like an embedding model; a cross-encoder outputs one row of logits per pair.',
+        { file: path },
+      );
+    }
+    const width = meta.shape[1];
+    outputWidth = typeof width === 'number' ? width : undefined;
+  }
+  const inputMeta = session.inputMetadata.find((m) => m.name === 'input_ids');
+  const int32Inputs = inputMeta !== undefined && inputMeta.isTensor && inputMeta.type === 'int32';
+  return {
+    session,
+    inputs: KNOWN_INPUTS.filter((name) => names.includes(name)),
+    int32Inputs,
+    outputName: outputName ?? 'logits',
+    outputWidth,
+  };
+}

@@ -1,0 +1,96 @@
+// A Symbol.for marker survives two copies of this package in one process,
+// where `instanceof` would not.
+const MARKER = Symbol.for('langchain-cross-encoder.error');
+
+/** Every error this package throws on purpose. `code` is stable; the message says what to do. */
+export class CrossEncoderError extends Error {
+  readonly code: string;
+  readonly [MARKER] = true;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+
+  static isInstance(error: unknown): error is CrossEncoderError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** A caller passed a value the API cannot use: a wrong type, an empty query, an option out of range. */
+export class InvalidArgumentError extends CrossEncoderError {
+  /** The parameter at fault, e.g. `query` or `options.batchSize`. */
+  readonly parameter: string;
+
+  constructor(parameter: string, message: string) {
+    super('INVALID_ARGUMENT', `${parameter}: ${message}`);
+    this.parameter = parameter;
+  }
+}
+
+/** A model folder, hub repository or one of its files does not exist. */
+export class ModelNotFoundError extends CrossEncoderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MODEL_NOT_FOUND', message, options);
+  }
+}
+
+/** A model file exists but cannot be used: corrupt ONNX, malformed JSON, missing graph inputs, outputs that are not logits. */
+export class ModelFormatError extends CrossEncoderError {
+  /** The file at fault, when one is. */
+  readonly file: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
+    super('MODEL_FORMAT', message, options);
+    this.file = options?.file;
+  }
+}
+
+/** A download from the model hub failed: HTTP status, network, size cap, cut-off body. */
+export class DownloadError extends CrossEncoderError {
+  readonly url: string;
+  /** The HTTP status, when the server answered. */
+  readonly status: number | undefined;
+
+  constructor(url: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super('DOWNLOAD_FAILED', message, options);
+    this.url = url;
+    this.status = options?.status;
+  }
+}
+
+/** Offline mode (`localFilesOnly` or `HF_HUB_OFFLINE=1`) and the file is not in the cache. */
+export class OfflineError extends CrossEncoderError {
+  constructor(message: string) {
+    super('OFFLINE', message);
+  }
+}
+
+/** The cache folder cannot be created or written. */
+export class CacheError extends CrossEncoderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CACHE', message, options);
+  }
+}
+
+/** The model produced NaN or ±Infinity: broken weights, or an fp16 overflow. */
+export class NonFiniteScoreError extends CrossEncoderError {
+  constructor(message: string) {
+    super('NON_FINITE_SCORE', message);
+  }
+}
+
+/** The caller's AbortSignal fired, or the call ran past its timeout. */
+export class AbortError extends CrossEncoderError {
+  constructor(message = 'The operation was aborted.', options?: { cause?: unknown }) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** The model was used after `dispose()`. */
+export class DisposedError extends CrossEncoderError {
+  constructor() {
+    super('DISPOSED', 'This model has been disposed; load it again to keep scoring.');
+  }
+}

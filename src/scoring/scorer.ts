@@ -1,0 +1,36 @@
+/** How raw model outputs become scores. `'auto'` follows the model: see {@link CrossEncoderOptions.activation}. */
+export type Activation = 'auto' | 'sigmoid' | 'softmax' | 'none';
+
+/** A (query, passage) pair, the unit a cross-encoder reads. */
+export type TextPair = readonly [query: string, passage: string];
+
+/** Options for one scoring call. */
+export interface ScoreOptions {
+  /** Pairs per forward pass; overrides the model's own setting for this call only. */
+  batchSize?: number;
+  /** Stops the call between batches; the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@link Scorer.rank}. */
+export interface RankOptions extends ScoreOptions {
+  /** Keep only the best `topK` results. Defaults to all documents. */
+  topK?: number;
+}
+
+/** One ranked document: its position in the caller's list and its score. */
+export interface RankResult {
+  index: number;
+  score: number;
+}
+
+/**
+ * What a reranker needs from a model: scores for pairs, and a query's documents
+ * ranked best first. `CrossEncoder` implements it; so can a remote service or a test double.
+ */
+export interface Scorer {
+  /** One score per pair, in the order given. An empty list resolves to `[]` without touching the model. */
+  score(pairs: readonly TextPair[], options?: ScoreOptions): Promise<number[]>;
+  /** The documents ranked by score for `query`, best first; ties keep the caller's order. */
+  rank(query: string, documents: readonly string[], options?: RankOptions): Promise<RankResult[]>;
+}

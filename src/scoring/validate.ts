@@ -1,0 +1,44 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/** A short, safe description of a bad value for error messages: never the whole of a long string. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return `${String(value)} (${typeof value})`;
+}
+
+/** A query must be a string with something in it: an empty query ranks nothing meaningfully. */
+export function requireQuery(value: unknown, parameter: string): string {
+  const text = requireText(value, parameter);
+  if (text.trim() === '') {
+    throw new InvalidArgumentError(parameter, 'the query is empty or only whitespace; pass the text to rank documents against.');
+  }
+  return text;
+}
+
+/** A passage may be empty, but must be a string: numbers and null are caller bugs, not text. */
+export function requireText(value: unknown, parameter: string): string {
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentError(parameter, `expected a string, got ${describe(value)}. Convert it to text first.`);
+  }
+  return value;
+}
+
+/** Batch sizes are positive integers. */
+export function validateBatchSize(value: unknown, parameter: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(parameter, `expected a positive integer, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+/** `topK` defaults to everything; 0 is allowed and returns nothing. */
+export function validateTopK(value: unknown, available: number): number {
+  if (value === undefined) return available;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError('options.topK', `expected a non-negative integer, got ${describe(value)}.`);
+  }
+  return Math.min(value, available);
+}
