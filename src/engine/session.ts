@@ -30,12 +30,22 @@ export interface LoadedSession {
   /** Whether integer inputs are int32 rather than the usual int64. */
   int32Inputs: boolean;
   outputName: string;
-  /** Logits per pair when the graph states it (1 or 2 for rerankers); `undefined` when the dimension is symbolic. */
+  /** The last output dimension when the graph states it (labels per pair, or hidden size); `undefined` when symbolic. */
   outputWidth: number | undefined;
 }
 
-/** Opens an ONNX file and checks it looks like a text-pair scorer before any input reaches it. */
-export async function openSession(path: string, options: SessionOptions = {}): Promise<LoadedSession> {
+/**
+ * What the graph is expected to output: one row of logits per pair (`'logits'`, cross-encoders), or token states
+ * (`'hidden-states'`, embedding models, pooled by the caller).
+ */
+export type GraphKind = 'logits' | 'hidden-states';
+
+/** Opens an ONNX file and checks it looks like the expected kind of text model before any input reaches it. */
+export async function openSession(
+  path: string,
+  options: SessionOptions = {},
+  kind: GraphKind = 'logits',
+): Promise<LoadedSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: options.executionProviders ?? ['cpu'],
     graphOptimizationLevel: 'all',
@@ -52,10 +62,10 @@ export async function openSession(path: string, options: SessionOptions = {}): P
       { file: path, cause },
     );
   }
-  return describeSession(session, path);
+  return describeSession(session, path, kind);
 }
 
-function describeSession(session: ort.InferenceSession, path: string): LoadedSession {
+function describeSession(session: ort.InferenceSession, path: string, kind: GraphKind): LoadedSession {
   const names = session.inputNames;
   const unknown = names.filter((name) => !(KNOWN_INPUTS as readonly string[]).includes(name));
   if (!names.includes('input_ids') || unknown.length > 0) {
@@ -66,19 +76,24 @@ function describeSession(session: ort.InferenceSession, path: string): LoadedSes
       { file: path },
     );
   }
-  const outputName = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0];
+  const preferred = kind === 'logits' ? 'logits' : 'last_hidden_state';
+  const outputName = session.outputNames.includes(preferred) ? preferred : session.outputNames[0];
   const meta = session.outputMetadata.find((m) => m.name === outputName);
   let outputWidth: number | undefined;
   if (meta !== undefined && meta.isTensor && meta.shape.length > 0) {
-    if (meta.shape.length !== 2) {
+    const expectedRank = kind === 'logits' ? 2 : 3;
+    if (meta.shape.length !== expectedRank) {
       void session.release();
       throw new ModelFormatError(
-        `${path}: output "${outputName}" has shape [${meta.shape.join(', ')}], not [batch, labels]. ` +
-          'This looks like an embedding model; a cross-encoder outputs one row of logits per pair.',
+        kind === 'logits'
+          ? `${path}: output "${outputName}" has shape [${meta.shape.join(', ')}], not [batch, labels]. ` +
+              'This looks like an embedding model; a cross-encoder outputs one row of logits per pair.'
+          : `${path}: output "${outputName}" has shape [${meta.shape.join(', ')}], not [batch, tokens, hidden]. ` +
+              'An embedding model must output token states (last_hidden_state).',
         { file: path },
       );
     }
-    const width = meta.shape[1];
+    const width = meta.shape[expectedRank - 1];
     outputWidth = typeof width === 'number' ? width : undefined;
   }
   const inputMeta = session.inputMetadata.find((m) => m.name === 'input_ids');

@@ -17,7 +17,8 @@ const POSITION_OFFSET: Record<string, number> = { roberta: 2, 'xlm-roberta': 2, 
 /** Reads the fields that decide activation and length limits; every field is optional in the wild. */
 export function parseModelConfig(config: Record<string, unknown>, file: string): ModelConfig {
   const modelType = typeof config['model_type'] === 'string' ? config['model_type'] : undefined;
-  const positions = typeof config['max_position_embeddings'] === 'number' ? config['max_position_embeddings'] : undefined;
+  const positions =
+    typeof config['max_position_embeddings'] === 'number' ? config['max_position_embeddings'] : undefined;
   return {
     modelType,
     numLabels: readNumLabels(config, file),
@@ -40,7 +41,9 @@ function readNumLabels(config: Record<string, unknown>, file: string): number | 
 function readSavedActivation(config: Record<string, unknown>): ModelConfig['savedActivation'] {
   const st = config['sentence_transformers'];
   const name =
-    typeof st === 'object' && st !== null ? (st as Record<string, unknown>)['activation_fn'] : config['sbert_ce_default_activation_function'];
+    typeof st === 'object' && st !== null
+      ? (st as Record<string, unknown>)['activation_fn']
+      : config['sbert_ce_default_activation_function'];
   if (typeof name !== 'string') return undefined;
   if (name.endsWith('Sigmoid')) return 'sigmoid';
   if (name.endsWith('Identity')) return 'none';

@@ -16,14 +16,20 @@ const VARIANT_FILES: Record<ModelVariant, string> = {
 export function onnxPathFor(variant: ModelVariant | undefined, onnxFile: string | undefined): string {
   if (onnxFile !== undefined) {
     if (typeof onnxFile !== 'string' || !onnxFile.endsWith('.onnx')) {
-      throw new InvalidArgumentError('options.onnxFile', `expected a path ending in .onnx inside the model, got ${JSON.stringify(onnxFile)}.`);
+      throw new InvalidArgumentError(
+        'options.onnxFile',
+        `expected a path ending in .onnx inside the model, got ${JSON.stringify(onnxFile)}.`,
+      );
     }
     return onnxFile;
   }
   const chosen = variant ?? 'fp32';
   const path = VARIANT_FILES[chosen];
   if (path === undefined) {
-    throw new InvalidArgumentError('options.variant', `expected one of ${Object.keys(VARIANT_FILES).join(', ')}, got ${JSON.stringify(variant)}.`);
+    throw new InvalidArgumentError(
+      'options.variant',
+      `expected one of ${Object.keys(VARIANT_FILES).join(', ')}, got ${JSON.stringify(variant)}.`,
+    );
   }
   return path;
 }

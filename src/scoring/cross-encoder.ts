@@ -120,7 +120,10 @@ export class CrossEncoder implements Scorer {
     const batchSize = validateBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, 'options.batchSize');
     const truncation = options.truncation ?? 'longest_first';
     if (truncation !== 'longest_first' && truncation !== 'only_second') {
-      throw new InvalidArgumentError('options.truncation', `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`);
+      throw new InvalidArgumentError(
+        'options.truncation',
+        `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
+      );
     }
     const onnxFile = onnxPathFor(options.variant, options.onnxFile);
     const resolved = await resolveModelFiles(
@@ -171,7 +174,8 @@ export class CrossEncoder implements Scorer {
    */
   async score(pairs: readonly TextPair[], options: CrossEncoderScoreOptions = {}): Promise<number[]> {
     this.#assertUsable();
-    if (!Array.isArray(pairs)) throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
+    if (!Array.isArray(pairs))
+      throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     const batchSize = validateBatchSize(options.batchSize ?? this.#batchSize, 'options.batchSize');
     const activation =
       options.activation === undefined
@@ -182,7 +186,10 @@ export class CrossEncoder implements Scorer {
 
     const encoded = pairs.map((pair, i) => {
       if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(`pairs[${i}]`, `expected a [query, passage] pair of strings, got ${describe(pair)}.`);
+        throw new InvalidArgumentError(
+          `pairs[${i}]`,
+          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
+        );
       }
       return this.#encode(requireQuery(pair[0], `pairs[${i}][0]`), requireText(pair[1], `pairs[${i}][1]`));
     });
@@ -196,7 +203,8 @@ export class CrossEncoder implements Scorer {
   async rank(query: string, documents: readonly string[], options: RankOptions = {}): Promise<RankResult[]> {
     this.#assertUsable();
     requireQuery(query, 'query');
-    if (!Array.isArray(documents)) throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
+    if (!Array.isArray(documents))
+      throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
     const topK = validateTopK(options.topK, documents.length);
     if (documents.length === 0) return [];
     documents.forEach((doc, i) => requireText(doc, `documents[${i}]`));
@@ -273,7 +281,8 @@ export class CrossEncoder implements Scorer {
         { file: this.info.onnxPath },
       );
     }
-    if (output.type === 'float16') return { ...output, data: Float32Array.from(output.data as ArrayLike<number>) } as ort.Tensor;
+    if (output.type === 'float16')
+      return { ...output, data: Float32Array.from(output.data as ArrayLike<number>) } as ort.Tensor;
     return output;
   }
 
@@ -282,13 +291,22 @@ export class CrossEncoder implements Scorer {
   }
 }
 
-function resolveActivation(requested: Activation, numLabels: number, config: ModelConfig, parameter: string): ResolvedActivation {
+function resolveActivation(
+  requested: Activation,
+  numLabels: number,
+  config: ModelConfig,
+  parameter: string,
+): ResolvedActivation {
   switch (requested) {
     case 'sigmoid':
     case 'none':
       return requested;
     case 'softmax':
-      if (numLabels < 2) throw new InvalidArgumentError(parameter, "softmax needs a two-class model; use 'sigmoid' or 'none' for one logit.");
+      if (numLabels < 2)
+        throw new InvalidArgumentError(
+          parameter,
+          "softmax needs a two-class model; use 'sigmoid' or 'none' for one logit.",
+        );
       return requested;
     case 'auto': {
       const saved = config.savedActivation;
@@ -296,7 +314,10 @@ function resolveActivation(requested: Activation, numLabels: number, config: Mod
       return saved ?? (numLabels === 1 ? 'sigmoid' : 'softmax');
     }
     default:
-      throw new InvalidArgumentError(parameter, `expected 'auto', 'sigmoid', 'softmax' or 'none', got ${describe(requested)}.`);
+      throw new InvalidArgumentError(
+        parameter,
+        `expected 'auto', 'sigmoid', 'softmax' or 'none', got ${describe(requested)}.`,
+      );
   }
 }
 
@@ -306,7 +327,10 @@ function resolveMaxLength(requested: number | undefined, tokenizer: PairTokenize
   if (requested === undefined) return modelMax;
   const smallest = tokenizer.addedTokens + 2;
   if (!Number.isInteger(requested) || requested < smallest) {
-    throw new InvalidArgumentError('options.maxLength', `expected an integer of at least ${smallest} tokens, got ${describe(requested)}.`);
+    throw new InvalidArgumentError(
+      'options.maxLength',
+      `expected an integer of at least ${smallest} tokens, got ${describe(requested)}.`,
+    );
   }
   return Math.min(requested, modelMax);
 }

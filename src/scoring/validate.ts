@@ -4,7 +4,8 @@ import { InvalidArgumentError } from '../errors.js';
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value);
   if (typeof value === 'object') return 'an object';
   return `${String(value)} (${typeof value})`;
 }
@@ -13,7 +14,10 @@ export function describe(value: unknown): string {
 export function requireQuery(value: unknown, parameter: string): string {
   const text = requireText(value, parameter);
   if (text.trim() === '') {
-    throw new InvalidArgumentError(parameter, 'the query is empty or only whitespace; pass the text to rank documents against.');
+    throw new InvalidArgumentError(
+      parameter,
+      'the query is empty or only whitespace; pass the text to rank documents against.',
+    );
   }
   return text;
 }

@@ -29,31 +29,42 @@ export interface AssembledPair {
  */
 export class PairTemplate {
   readonly #pieces: readonly Piece[];
+  readonly #single: readonly Piece[];
   /** Special tokens the template adds to a pair. */
   readonly addedTokens: number;
+  /** Special tokens the template adds to a single text (embedding models encode one text at a time). */
+  readonly addedTokensSingle: number;
 
-  private constructor(pieces: readonly Piece[]) {
+  private constructor(pieces: readonly Piece[], single: readonly Piece[]) {
     this.#pieces = pieces;
-    this.addedTokens = pieces.reduce((n, p) => n + (p.kind === 'special' ? p.ids.length : 0), 0);
+    this.#single = single;
+    this.addedTokens = countSpecial(pieces);
+    this.addedTokensSingle = countSpecial(single);
   }
 
   /** Reads the template from a parsed `tokenizer.json`. `file` is named in errors. */
   static fromTokenizerJson(tokenizerJson: Record<string, unknown>, file: string): PairTemplate {
     const processor = findPairProcessor(tokenizerJson['post_processor']);
-    if (processor === null) return new PairTemplate([seq('A', 0), seq('B', 0)]);
+    if (processor === null) return new PairTemplate([seq('A', 0), seq('B', 0)], [seq('A', 0)]);
     switch (processor['type']) {
       case 'TemplateProcessing':
-        return new PairTemplate(parseTemplate(processor, file));
+        return new PairTemplate(parseTemplate(processor, 'pair', file), parseTemplate(processor, 'single', file));
       case 'BertProcessing': {
         const cls = tokenId(processor['cls'], 'cls', file);
         const sep = tokenId(processor['sep'], 'sep', file);
-        return new PairTemplate([special([cls], 0), seq('A', 0), special([sep], 0), seq('B', 1), special([sep], 1)]);
+        return new PairTemplate(
+          [special([cls], 0), seq('A', 0), special([sep], 0), seq('B', 1), special([sep], 1)],
+          [special([cls], 0), seq('A', 0), special([sep], 0)],
+        );
       }
       case 'RobertaProcessing': {
         const cls = tokenId(processor['cls'], 'cls', file);
         const sep = tokenId(processor['sep'], 'sep', file);
         // RoBERTa-style models use a double separator between the sequences and no segment ids.
-        return new PairTemplate([special([cls], 0), seq('A', 0), special([sep, sep], 0), seq('B', 0), special([sep], 0)]);
+        return new PairTemplate(
+          [special([cls], 0), seq('A', 0), special([sep, sep], 0), seq('B', 0), special([sep], 0)],
+          [special([cls], 0), seq('A', 0), special([sep], 0)],
+        );
       }
       default:
         throw new ModelFormatError(
@@ -66,17 +77,30 @@ export class PairTemplate {
 
   /** Joins a truncated query and passage with the template's special tokens. */
   assemble(query: readonly number[], passage: readonly number[]): AssembledPair {
-    const ids: number[] = [];
-    const typeIds: number[] = [];
-    for (const piece of this.#pieces) {
-      const part = piece.kind === 'special' ? piece.ids : piece.which === 'A' ? query : passage;
-      for (const id of part) {
-        ids.push(id);
-        typeIds.push(piece.typeId);
-      }
-    }
-    return { ids, typeIds };
+    return fillTemplate(this.#pieces, query, passage);
   }
+
+  /** Wraps one truncated text in the template's special tokens. */
+  assembleSingle(text: readonly number[]): AssembledPair {
+    return fillTemplate(this.#single, text, []);
+  }
+}
+
+function fillTemplate(pieces: readonly Piece[], query: readonly number[], passage: readonly number[]): AssembledPair {
+  const ids: number[] = [];
+  const typeIds: number[] = [];
+  for (const piece of pieces) {
+    const part = piece.kind === 'special' ? piece.ids : piece.which === 'A' ? query : passage;
+    for (const id of part) {
+      ids.push(id);
+      typeIds.push(piece.typeId);
+    }
+  }
+  return { ids, typeIds };
+}
+
+function countSpecial(pieces: readonly Piece[]): number {
+  return pieces.reduce((n, p) => n + (p.kind === 'special' ? p.ids.length : 0), 0);
 }
 
 function special(ids: readonly number[], typeId: number): SpecialPiece {
@@ -108,27 +132,31 @@ function tokenId(value: unknown, field: string, file: string): number {
   throw new ModelFormatError(`${file}: post_processor.${field} should be [token, id].`, { file });
 }
 
-function parseTemplate(processor: Record<string, unknown>, file: string): Piece[] {
-  const pair = processor['pair'];
+function parseTemplate(processor: Record<string, unknown>, which: 'pair' | 'single', file: string): Piece[] {
+  const pair = processor[which];
   const specials = isRecord(processor['special_tokens']) ? processor['special_tokens'] : {};
   if (!Array.isArray(pair)) {
-    throw new ModelFormatError(`${file}: TemplateProcessing has no "pair" template, so it cannot encode sentence pairs.`, {
+    throw new ModelFormatError(`${file}: TemplateProcessing has no "${which}" template.`, {
       file,
     });
   }
   return pair.map((entry: unknown): Piece => {
     if (isRecord(entry) && isRecord(entry['Sequence'])) {
       const { id, type_id } = entry['Sequence'];
-      if (id !== 'A' && id !== 'B') throw new ModelFormatError(`${file}: unknown template sequence "${String(id)}".`, { file });
+      if (id !== 'A' && id !== 'B')
+        throw new ModelFormatError(`${file}: unknown template sequence "${String(id)}".`, { file });
       return seq(id, Number(type_id ?? 0));
     }
     if (isRecord(entry) && isRecord(entry['SpecialToken'])) {
       const { id, type_id } = entry['SpecialToken'];
       const known = specials[String(id)];
       if (!isRecord(known) || !Array.isArray(known['ids'])) {
-        throw new ModelFormatError(`${file}: template uses special token "${String(id)}" missing from special_tokens.`, {
-          file,
-        });
+        throw new ModelFormatError(
+          `${file}: template uses special token "${String(id)}" missing from special_tokens.`,
+          {
+            file,
+          },
+        );
       }
       return special(known['ids'].map(Number), Number(type_id ?? 0));
     }

@@ -38,7 +38,11 @@ export class PairTokenizer {
   /** The id padding positions carry. Attention masks hide them, but RoBERTa-style models derive positions from it. */
   readonly padId: number;
 
-  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, file = 'tokenizer.json') {
+  constructor(
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+    file = 'tokenizer.json',
+  ) {
     try {
       this.#tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (cause) {
@@ -99,6 +103,13 @@ export class PairTokenizer {
     return this.#template.assemble(cut(queryIds, queryKeeps, side), cut(passageIds, passageKeeps, side));
   }
 
+  /** One text with the single-sequence special tokens, truncated to `maxLength` tokens in all (for embedding models). */
+  encodeSingle(text: string, maxLength: number): AssembledPair {
+    const budget = Math.max(0, maxLength - this.#template.addedTokensSingle);
+    const { ids } = this.encodeText(text, budget + 1);
+    return this.#template.assembleSingle(cut(ids, budget, this.settings.truncationSide));
+  }
+
   #encode(text: string): readonly number[] {
     return this.#tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
@@ -132,10 +143,13 @@ export async function readJsonObject(path: string): Promise<Record<string, unkno
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFormatError(`${path} is not valid JSON (${(cause as Error).message}). Re-download or re-export the model.`, {
-      file: path,
-      cause,
-    });
+    throw new ModelFormatError(
+      `${path} is not valid JSON (${(cause as Error).message}). Re-download or re-export the model.`,
+      {
+        file: path,
+        cause,
+      },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ModelFormatError(`${path} should hold a JSON object.`, { file: path });

@@ -1,0 +1,24 @@
+export {
+  AbortError,
+  CacheError,
+  CrossEncoderError,
+  DisposedError,
+  DownloadError,
+  InvalidArgumentError,
+  ModelFormatError,
+  ModelNotFoundError,
+  NonFiniteScoreError,
+  OfflineError,
+} from './errors.js';
+export type { HubOptions } from './hub/index.js';
+export type { SessionOptions } from './engine/session.js';
+export type { ModelVariant } from './model/variant.js';
+export type { TruncationStrategy } from './tokenize/truncation.js';
+export type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scoring/scorer.js';
+export {
+  CrossEncoder,
+  DEFAULT_MODEL,
+  type CrossEncoderInfo,
+  type CrossEncoderOptions,
+  type CrossEncoderScoreOptions,
+} from './scoring/cross-encoder.js';
