@@ -1,0 +1,169 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AbortError, CrossEncoderError, InvalidArgumentError, ModelNotFoundError, OfflineError } from '../errors.js';
+import { CACHE_ENV, resolveCacheDir, resolveEndpoint, resolveOffline, resolveToken } from './cache-dir.js';
+import { downloadFile, validateDownloadOptions, type DownloadOptions } from './download.js';
+import {
+  DEFAULT_REVISION,
+  cachePathFor,
+  containedPath,
+  missingMarkerPath,
+  revisionCacheDir,
+  validateModelId,
+  validateRepoPath,
+  validateRevision,
+} from './model-id.js';
+
+/** A file the model needs, as a path inside the repository or folder. */
+export interface ModelFileSpec {
+  path: string;
+  /** A missing optional file is reported as `undefined` instead of failing the load. */
+  optional?: boolean;
+}
+
+export interface ResolvedModel {
+  source: 'local' | 'hub';
+  /** The local model folder, or the cache folder of this repo and revision. */
+  root: string;
+  /** The hub id, or the absolute local folder. */
+  id: string;
+  /** The hub revision; absent for local folders. */
+  revision?: string;
+  /** Repository path → absolute local path, `undefined` for a missing optional file. */
+  files: Map<string, string | undefined>;
+  /** Repository paths fetched over the network during this call. */
+  downloaded: string[];
+}
+
+export interface HubOptions extends DownloadOptions {
+  /** Where downloaded models are kept. @default $LANGCHAIN_CROSS_ENCODER_CACHE, else $XDG_CACHE_HOME/langchain-cross-encoder, else ~/.cache/langchain-cross-encoder */
+  cacheDir?: string;
+  /** Use cached files only and never touch the network. @default true when HF_HUB_OFFLINE is 1, true, yes or on */
+  localFilesOnly?: boolean;
+  /** Branch, tag or commit hash of the hub repository. @default 'main' */
+  revision?: string;
+  /** Base URL of the model hub or a mirror. @default $HF_ENDPOINT, else https://huggingface.co */
+  hubEndpoint?: string;
+  /** Hugging Face access token for gated or private repos. @default $HF_TOKEN */
+  token?: string;
+}
+
+/** URL the hub serves one file of one revision from; it redirects large (LFS) files to a CDN. */
+export function hubFileUrl(endpoint: string, id: string, revision: string, file: string): string {
+  const encodedPath = validateRepoPath(file).split('/').map(encodeURIComponent).join('/');
+  return `${endpoint.replace(/\/+$/, '')}/${validateModelId(id)}/resolve/${encodeURIComponent(validateRevision(revision))}/${encodedPath}`;
+}
+
+/**
+ * Finds every file of a model on disk, downloading hub files into the cache on
+ * first use. `model` is a local folder (absolute, `./`, `../`, `~/`, or an
+ * existing directory) or a hub id such as `Xenova/ms-marco-MiniLM-L-6-v2`.
+ */
+export async function resolveModelFiles(
+  model: string,
+  files: readonly ModelFileSpec[],
+  options: HubOptions = {},
+): Promise<ResolvedModel> {
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw new InvalidArgumentError('model', 'expected a hub id such as `Xenova/ms-marco-MiniLM-L-6-v2` or a local folder path.');
+  }
+  if (!Array.isArray(files) || files.some((f) => typeof f !== 'object' || f === null)) {
+    throw new InvalidArgumentError('files', 'expected an array of `{ path, optional? }`.');
+  }
+  files.forEach((f, i) => validateRepoPath(f.path, `files[${i}].path`));
+  validateDownloadOptions(options);
+  if (options.signal?.aborted) throw new AbortError('Model loading was aborted.', { cause: options.signal.reason });
+
+  const local = await localFolder(model);
+  return local !== undefined ? resolveLocal(local, files) : resolveHub(model, files, options);
+}
+
+async function localFolder(model: string): Promise<string | undefined> {
+  let dir: string | undefined;
+  if (model === '~' || model.startsWith('~/')) dir = path.join(os.homedir(), model.slice(1));
+  else if (path.isAbsolute(model) || /^\.\.?([\\/]|$)/.test(model)) dir = path.resolve(model);
+  const info = await stat(dir ?? model).catch(() => undefined);
+  if (dir === undefined) return info?.isDirectory() ? path.resolve(model) : undefined; // else: a hub id
+  if (info === undefined) throw new ModelNotFoundError(`Model folder ${dir} does not exist. Check the path, or pass a hub id such as Xenova/ms-marco-MiniLM-L-6-v2.`);
+  if (!info.isDirectory()) throw new ModelNotFoundError(`Model path ${dir} is not a folder. Pass the folder that holds the model files.`);
+  return dir;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isFile() ?? false;
+}
+
+async function resolveLocal(root: string, specs: readonly ModelFileSpec[]): Promise<ResolvedModel> {
+  const files = new Map<string, string | undefined>();
+  const missing: string[] = [];
+  for (const spec of specs) {
+    const full = containedPath(root, ...spec.path.split('/'));
+    const present = await isFile(full);
+    if (!present && !spec.optional) missing.push(spec.path);
+    files.set(spec.path, present ? full : undefined);
+  }
+  if (missing.length > 0) {
+    throw new ModelNotFoundError(
+      `Model folder ${root} lacks ${missing.join(', ')}. Export the model there (for example \`optimum-cli export onnx --model <hub id> ${root}\`, ` +
+        'plus its tokenizer files), or pass the hub id to download it.',
+    );
+  }
+  return { source: 'local', root, id: root, files, downloaded: [] };
+}
+
+const NOT_CACHED = Symbol('not cached');
+
+async function resolveHub(model: string, specs: readonly ModelFileSpec[], options: HubOptions): Promise<ResolvedModel> {
+  const id = validateModelId(model);
+  const revision = validateRevision(options.revision ?? DEFAULT_REVISION);
+  const cacheDir = resolveCacheDir(options.cacheDir);
+  const offline = resolveOffline(options.localFilesOnly);
+  const token = resolveToken(options.token);
+  let endpoint: string | undefined; // read lazily: a bad HF_ENDPOINT must not break fully cached loads
+  const downloaded = new Set<string>();
+
+  const resolveOne = async (spec: ModelFileSpec): Promise<string | undefined | typeof NOT_CACHED> => {
+    const dest = cachePathFor(cacheDir, id, revision, spec.path);
+    if (await isFile(dest)) return dest;
+    const marker = missingMarkerPath(cacheDir, id, revision, spec.path);
+    if (spec.optional && (await isFile(marker))) return undefined;
+    // Offline we cannot tell an absent optional file from an uncached one; loading without it beats failing.
+    if (offline) return spec.optional ? undefined : NOT_CACHED;
+    endpoint ??= resolveEndpoint(options.hubEndpoint);
+    const url = hubFileUrl(endpoint, id, revision, spec.path);
+    try {
+      await downloadFile(url, dest, { ...options, token }, { id, revision, file: spec.path });
+      downloaded.add(spec.path);
+      return dest;
+    } catch (error) {
+      if (!spec.optional || !(CrossEncoderError.isInstance(error) && error.code === 'MODEL_NOT_FOUND')) throw error;
+      // Remember the 404 so later loads need no network; best effort, a failed write only costs a request next time.
+      await mkdir(path.dirname(marker), { recursive: true })
+        .then(() => writeFile(marker, `${url}\n`))
+        .catch(() => {});
+      return undefined;
+    }
+  };
+
+  const results = await Promise.allSettled(specs.map(resolveOne));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+
+  const files = new Map<string, string | undefined>();
+  const notCached: string[] = [];
+  specs.forEach((spec, i) => {
+    const value = (results[i] as PromiseFulfilledResult<string | undefined | typeof NOT_CACHED>).value;
+    if (value === NOT_CACHED) notCached.push(spec.path);
+    else files.set(spec.path, value);
+  });
+  const root = revisionCacheDir(cacheDir, id, revision);
+  if (notCached.length > 0) {
+    throw new OfflineError(
+      `Offline mode is on (localFilesOnly or HF_HUB_OFFLINE) and ${notCached.join(', ')} of ${id} at revision ${revision} ` +
+        `${notCached.length === 1 ? 'is' : 'are'} not in the cache folder ${root}. Run once online to fill the cache, point options.cacheDir or ${CACHE_ENV} ` +
+        'at a cache that has it, or pass a local model folder.',
+    );
+  }
+  return { source: 'hub', root, id, revision, files, downloaded: specs.map((s) => s.path).filter((p) => downloaded.has(p)) };
+}
