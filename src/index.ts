@@ -22,3 +22,10 @@ export {
   type CrossEncoderOptions,
   type CrossEncoderScoreOptions,
 } from './scoring/cross-encoder.js';
+export {
+  CrossEncoderReranker,
+  type CrossEncoderRerankerOptions,
+  type CrossEncoderRerankOptions,
+  type RerankInput,
+} from './langchain/reranker.js';
+export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';

@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { AbortError, DisposedError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
-import { resolveModelFiles, type HubOptions } from '../hub/index.js';
+import { DEFAULT_MODEL_ID, resolveModelFiles, type HubOptions } from '../hub/index.js';
 import { openSession, type LoadedSession, type SessionOptions } from '../engine/session.js';
 import { parseModelConfig, type ModelConfig } from '../model/config.js';
 import { onnxPathFor, type ModelVariant } from '../model/variant.js';
@@ -13,7 +13,7 @@ import type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPai
 import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from './validate.js';
 
 /** The hub model used when none is named: a 22M-parameter MS MARCO reranker in the transformers.js layout. */
-export const DEFAULT_MODEL = 'Xenova/ms-marco-MiniLM-L-6-v2';
+export const DEFAULT_MODEL = DEFAULT_MODEL_ID;
 
 /** How a {@link CrossEncoder} is loaded and how it scores. */
 export interface CrossEncoderOptions extends HubOptions, SessionOptions {

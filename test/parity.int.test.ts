@@ -1,0 +1,43 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectScoreParity,
+  loadGolden,
+  maxLogitError,
+  pairTokenizer,
+  type CrossEncoderGolden,
+} from './helpers/parity.js';
+import { kendallTau, spearman } from './helpers/rank-correlation.js';
+
+// Parity on the MiniLM-L6-H384 cross-encoder: realistic size, real pretrained encoder weights.
+
+let golden: CrossEncoderGolden;
+beforeAll(async () => {
+  golden = await loadGolden('minilm');
+});
+
+describe('minilm parity with sentence-transformers', () => {
+  it('tokenizes every pair exactly as Hugging Face tokenizers at max_length 512', async () => {
+    const tokenizer = await pairTokenizer('minilm');
+    const expected = golden.tokenization.by_max_length['512'];
+    golden.pairs.forEach(([query, passage], i) => {
+      expect(tokenizer.encodePair(query, passage, 512, 'longest_first').ids).toEqual(expected?.input_ids[i]);
+    });
+  });
+
+  it('fp32 logits are within 1e-4 of PyTorch for every pair, with the same ranking', async () => {
+    await expectScoreParity(golden);
+  });
+
+  it('int8 ranks nearly as fp32 does', async () => {
+    const { ours: int8, errors } = await maxLogitError(golden, { variant: 'int8' });
+    const { ours: fp32 } = await maxLogitError(golden);
+    const rho = spearman(int8, fp32);
+    const tau = kendallTau(int8, fp32);
+    console.info(
+      `minilm int8 vs fp32 over ${fp32.length} pairs: Spearman ${rho.toFixed(4)}, Kendall ${tau.toFixed(4)}, ` +
+        `max |Δlogit| vs PyTorch ${Math.max(...errors).toFixed(4)}`,
+    );
+    expect(rho).toBeGreaterThan(0.97);
+    expect(tau).toBeGreaterThan(0.88);
+  });
+});
