@@ -191,7 +191,7 @@ export class CrossEncoder implements Scorer {
           `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
         );
       }
-      return this.#encode(requireQuery(pair[0], `pairs[${i}][0]`), requireText(pair[1], `pairs[${i}][1]`));
+      return this.#encode(requireText(pair[0], `pairs[${i}][0]`), requireText(pair[1], `pairs[${i}][1]`));
     });
     return this.#run(encoded, batchSize, activation, options.signal);
   }

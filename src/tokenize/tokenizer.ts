@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError, ModelNotFoundError } from '../errors.js';
+import { textFixFor, type TextFix } from './bert-fixes.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
 
@@ -34,6 +35,7 @@ const PREFIX_MIN_CHARS = 4096;
 export class PairTokenizer {
   readonly #tokenizer: Tokenizer;
   readonly #template: PairTemplate;
+  readonly #fix: TextFix;
   readonly settings: TokenizerSettings;
   /** The id padding positions carry. Attention masks hide them, but RoBERTa-style models derive positions from it. */
   readonly padId: number;
@@ -52,6 +54,7 @@ export class PairTokenizer {
       });
     }
     this.#template = PairTemplate.fromTokenizerJson(tokenizerJson, file);
+    this.#fix = textFixFor(tokenizerJson);
     this.settings = readSettings(tokenizerConfig);
     this.padId = findPadId(this.#tokenizer, tokenizerJson, tokenizerConfig);
   }
@@ -111,7 +114,7 @@ export class PairTokenizer {
   }
 
   #encode(text: string): readonly number[] {
-    return this.#tokenizer.encode(text, { add_special_tokens: false }).ids;
+    return this.#tokenizer.encode(this.#fix(text), { add_special_tokens: false }).ids;
   }
 }
 

@@ -68,7 +68,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     try {
       const id = parts.slice(0, at).map(decodeURIComponent).join('/');
       const revision = decodeURIComponent(parts[at + 1]!);
-      const file = parts.slice(at + 2).map(decodeURIComponent).join('/');
+      const file = parts
+        .slice(at + 2)
+        .map(decodeURIComponent)
+        .join('/');
       return { id, revision, file };
     } catch {
       return undefined;
@@ -111,9 +114,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const folder = folderFor(target.id, target.revision);
     const base = folder === undefined ? undefined : path.resolve(folder);
     const full = base === undefined ? undefined : path.resolve(base, ...target.file.split('/'));
-    const info = full !== undefined && full.startsWith(base + path.sep) ? await stat(full).catch(() => undefined) : undefined;
+    const info =
+      full !== undefined && full.startsWith(base + path.sep) ? await stat(full).catch(() => undefined) : undefined;
     if (full === undefined || !info?.isFile()) {
-      return text(res, 404, 'Entry not found', { 'X-Error-Code': folder === undefined ? 'RepoNotFound' : 'EntryNotFound' });
+      return text(res, 404, 'Entry not found', {
+        'X-Error-Code': folder === undefined ? 'RepoNotFound' : 'EntryNotFound',
+      });
     }
 
     const size = info.size;
