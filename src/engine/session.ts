@@ -80,6 +80,14 @@ function describeSession(session: ort.InferenceSession, path: string, kind: Grap
   const outputName = session.outputNames.includes(preferred) ? preferred : session.outputNames[0];
   const meta = session.outputMetadata.find((m) => m.name === outputName);
   let outputWidth: number | undefined;
+  if (meta !== undefined && meta.isTensor && meta.type !== 'float32' && meta.type !== 'float16') {
+    void session.release();
+    throw new ModelFormatError(
+      `${path}: output "${outputName}" holds ${meta.type} values; a text model outputs float32 or float16. ` +
+        'Export the raw logits or hidden states, not post-processed labels.',
+      { file: path },
+    );
+  }
   if (meta !== undefined && meta.isTensor && meta.shape.length > 0) {
     const expectedRank = kind === 'logits' ? 2 : 3;
     if (meta.shape.length !== expectedRank) {

@@ -54,10 +54,16 @@ export function resolveEndpoint(option?: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new InvalidArgumentError(parameter, `expected an http(s) URL such as ${DEFAULT_HUB_ENDPOINT}, got ${JSON.stringify(raw)}.`);
+    throw new InvalidArgumentError(
+      parameter,
+      `expected an http(s) URL such as ${DEFAULT_HUB_ENDPOINT}, got ${JSON.stringify(raw)}.`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(parameter, `expected an http(s) URL such as ${DEFAULT_HUB_ENDPOINT}, got ${JSON.stringify(raw)}.`);
+    throw new InvalidArgumentError(
+      parameter,
+      `expected an http(s) URL such as ${DEFAULT_HUB_ENDPOINT}, got ${JSON.stringify(raw)}.`,
+    );
   }
   return raw.replace(/\/+$/, '');
 }

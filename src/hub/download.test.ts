@@ -55,9 +55,9 @@ describe('downloadFile', () => {
   });
 
   it('rejects at once when the signal is already aborted', async () => {
-    await expect(downloadFile(url(), path.join(tmp, 'x', 'w.bin'), { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
-      AbortError,
-    );
+    await expect(
+      downloadFile(url(), path.join(tmp, 'x', 'w.bin'), { signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(AbortError);
     expect(server.requests).toEqual([]);
   });
 
@@ -66,9 +66,9 @@ describe('downloadFile', () => {
     const shortFetch: typeof fetch = async () =>
       new Response(new Uint8Array(10), { status: 200, headers: { 'content-length': '100' } });
     const dir = path.join(tmp, 'short');
-    const error = await downloadFile('http://hub.invalid/o/n/resolve/main/w.bin', path.join(dir, 'w.bin'), { fetch: shortFetch }).catch(
-      (e: unknown) => e,
-    );
+    const error = await downloadFile('http://hub.invalid/o/n/resolve/main/w.bin', path.join(dir, 'w.bin'), {
+      fetch: shortFetch,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DownloadError);
     expect((error as Error).message).toMatch(/10 of 100 bytes/);
     expect(await readdir(dir)).toEqual([]);

@@ -41,10 +41,16 @@ const OFFLINE_HINT =
 export function validateDownloadOptions(options: DownloadOptions): void {
   const { maxDownloadBytes: max, downloadTimeoutMs: ms } = options;
   if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) {
-    throw new InvalidArgumentError('options.maxDownloadBytes', `expected a positive integer number of bytes, got ${max}.`);
+    throw new InvalidArgumentError(
+      'options.maxDownloadBytes',
+      `expected a positive integer number of bytes, got ${max}.`,
+    );
   }
   if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
-    throw new InvalidArgumentError('options.downloadTimeoutMs', `expected a positive number of milliseconds, got ${ms}.`);
+    throw new InvalidArgumentError(
+      'options.downloadTimeoutMs',
+      `expected a positive number of milliseconds, got ${ms}.`,
+    );
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new InvalidArgumentError('options.fetch', 'expected a fetch-compatible function.');
@@ -67,14 +73,21 @@ const flights = new Map<string, Flight>();
  * running share it; the first caller's options apply, and it is cancelled only
  * once every caller has aborted.
  */
-export function downloadFile(url: string, dest: string, options: DownloadOptions = {}, context?: DownloadContext): Promise<number> {
+export function downloadFile(
+  url: string,
+  dest: string,
+  options: DownloadOptions = {},
+  context?: DownloadContext,
+): Promise<number> {
   validateDownloadOptions(options);
   if (options.signal?.aborted) return Promise.reject(abortError(url, options.signal));
   const key = path.resolve(dest);
   let flight = flights.get(key);
   if (flight === undefined) {
     const controller = new AbortController();
-    const promise = transfer(url, key, { ...options, signal: controller.signal }, context).finally(() => flights.delete(key));
+    const promise = transfer(url, key, { ...options, signal: controller.signal }, context).finally(() =>
+      flights.delete(key),
+    );
     promise.catch(() => {}); // callers that left early must not turn its failure into an unhandled rejection
     flight = { promise, controller, waiters: 0 };
     flights.set(key, flight);
@@ -106,7 +119,12 @@ function join(flight: Flight, url: string, signal: AbortSignal | undefined): Pro
   });
 }
 
-async function transfer(url: string, dest: string, options: DownloadOptions, context?: DownloadContext): Promise<number> {
+async function transfer(
+  url: string,
+  dest: string,
+  options: DownloadOptions,
+  context?: DownloadContext,
+): Promise<number> {
   const max = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   const idleMs = options.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -163,7 +181,10 @@ async function transfer(url: string, dest: string, options: DownloadOptions, con
       await cacheStep(dir, () => file.write(bytes));
     }
     if (declared !== undefined && received !== declared) {
-      throw new DownloadError(url, `Download of ${url} ended after ${received} of ${declared} bytes (connection closed early). ${OFFLINE_HINT}`);
+      throw new DownloadError(
+        url,
+        `Download of ${url} ended after ${received} of ${declared} bytes (connection closed early). ${OFFLINE_HINT}`,
+      );
     }
 
     const done = handle;
@@ -180,7 +201,11 @@ async function transfer(url: string, dest: string, options: DownloadOptions, con
     await rm(tmp, { force: true }).catch(() => {});
     if (options.signal?.aborted) throw abortError(url, options.signal, error);
     if (timedOut) {
-      throw new DownloadError(url, `No data from ${url} for ${idleMs} ms (options.downloadTimeoutMs). ${OFFLINE_HINT}`, { cause: error });
+      throw new DownloadError(
+        url,
+        `No data from ${url} for ${idleMs} ms (options.downloadTimeoutMs). ${OFFLINE_HINT}`,
+        { cause: error },
+      );
     }
     throw error;
   } finally {
@@ -211,8 +236,11 @@ function networkError(url: string, error: unknown, received?: number, declared?:
   if (CrossEncoderError.isInstance(error)) return error as DownloadError;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   const reason = String(cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? error);
-  const where = received === undefined ? '' : ` after ${received}${declared === undefined ? '' : ` of ${declared}`} bytes`;
-  return new DownloadError(url, `Network error downloading ${url}${where}: ${reason}. ${OFFLINE_HINT}`, { cause: error });
+  const where =
+    received === undefined ? '' : ` after ${received}${declared === undefined ? '' : ` of ${declared}`} bytes`;
+  return new DownloadError(url, `Network error downloading ${url}${where}: ${reason}. ${OFFLINE_HINT}`, {
+    cause: error,
+  });
 }
 
 function statusError(url: string, response: Response, context: DownloadContext | undefined, hasToken: boolean): Error {
@@ -233,7 +261,8 @@ function statusError(url: string, response: Response, context: DownloadContext |
     return new DownloadError(url, `Access denied to ${what} (${detail}). ${advice}`, { status });
   }
   if (status === 429) return new DownloadError(url, `Rate-limited by the hub (${detail}). ${OFFLINE_HINT}`, { status });
-  if (status >= 500) return new DownloadError(url, `The hub failed to serve ${what} (${detail}). ${OFFLINE_HINT}`, { status });
+  if (status >= 500)
+    return new DownloadError(url, `The hub failed to serve ${what} (${detail}). ${OFFLINE_HINT}`, { status });
   return new DownloadError(url, `Unexpected answer for ${what} (${detail}).`, { status });
 }
 

@@ -20,21 +20,34 @@ describe('validation', () => {
     expect(validateModelId(id)).toBe(id);
   });
 
-  it.each(['', '/', 'a/', '/a', 'a/b/c', '../x', 'a/..', 'a/b..c', '.a/b', '-a/b', 'a/.b', 'a b/c', 'a\\b', 'ä/b', 'x'.repeat(97)])(
-    'rejects id %j naming the parameter and the accepted form',
-    (id) => {
-      const error = (() => {
-        try {
-          validateModelId(id);
-        } catch (e) {
-          return e;
-        }
-      })() as InvalidArgumentError;
-      expect(error).toBeInstanceOf(InvalidArgumentError);
-      expect(error.parameter).toBe('model');
-      expect(error.message).toMatch(/owner\/name/);
-    },
-  );
+  it.each([
+    '',
+    '/',
+    'a/',
+    '/a',
+    'a/b/c',
+    '../x',
+    'a/..',
+    'a/b..c',
+    '.a/b',
+    '-a/b',
+    'a/.b',
+    'a b/c',
+    'a\\b',
+    'ä/b',
+    'x'.repeat(97),
+  ])('rejects id %j naming the parameter and the accepted form', (id) => {
+    const error = (() => {
+      try {
+        validateModelId(id);
+      } catch (e) {
+        return e;
+      }
+    })() as InvalidArgumentError;
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error.parameter).toBe('model');
+    expect(error.message).toMatch(/owner\/name/);
+  });
 
   it.each(['main', 'v1.0', 'refs/pr/1', 'a'.repeat(40), 'release_2-x'])('accepts revision %s', (rev) => {
     expect(validateRevision(rev)).toBe(rev);
@@ -49,16 +62,34 @@ describe('validation', () => {
     expect(validateRepoPath(p)).toBe(p);
   });
 
-  it.each(['', '/etc/passwd', '../x', 'a/../../x', 'a/./b', 'a//b', 'a/', 'a\\b', '..\\x', 'a%2Fb', '%2e%2e/x', 'a\u0000b', 'C:/x', 'c:x'])(
-    'rejects path %j',
-    (p) => expect(() => validateRepoPath(p)).toThrow(InvalidArgumentError),
-  );
+  it.each([
+    '',
+    '/etc/passwd',
+    '../x',
+    'a/../../x',
+    'a/./b',
+    'a//b',
+    'a/',
+    'a\\b',
+    '..\\x',
+    'a%2Fb',
+    '%2e%2e/x',
+    'a\u0000b',
+    'C:/x',
+    'c:x',
+  ])('rejects path %j', (p) => expect(() => validateRepoPath(p)).toThrow(InvalidArgumentError));
 
   it('lays the cache out as <owner>/<name>/<revision>/<file>', () => {
-    expect(cachePathFor(CACHE, 'o/n', 'main', 'onnx/model.onnx')).toBe(path.join(CACHE, 'o', 'n', 'main', 'onnx', 'model.onnx'));
+    expect(cachePathFor(CACHE, 'o/n', 'main', 'onnx/model.onnx')).toBe(
+      path.join(CACHE, 'o', 'n', 'main', 'onnx', 'model.onnx'),
+    );
     expect(revisionCacheDir(CACHE, 'o/n', 'refs/pr/1')).toBe(path.join(CACHE, 'o', 'n', 'refs%2Fpr%2F1'));
-    expect(revisionCacheDir(CACHE, 'bert-base-uncased', 'main')).toBe(path.join(CACHE, '@canonical', 'bert-base-uncased', 'main'));
-    expect(missingMarkerPath(CACHE, 'o/n', 'main', 'a.json')).toBe(path.join(CACHE, 'o', 'n', '.missing', 'main', 'a.json'));
+    expect(revisionCacheDir(CACHE, 'bert-base-uncased', 'main')).toBe(
+      path.join(CACHE, '@canonical', 'bert-base-uncased', 'main'),
+    );
+    expect(missingMarkerPath(CACHE, 'o/n', 'main', 'a.json')).toBe(
+      path.join(CACHE, 'o', 'n', '.missing', 'main', 'a.json'),
+    );
   });
 
   it('builds hub resolve URLs with the revision encoded as one segment', () => {
@@ -72,7 +103,28 @@ describe('validation', () => {
 const hostile = fc
   .array(
     fc.oneof(
-      fc.constantFrom('..', '.', '/', '\\', '%2e', '%2E%2e', '%2F', '%2f', '%5c', '%00', '\u0000', '~', 'C:', '//', '/etc', '\u2215', '\uff0e\uff0e', '..\\', '@canonical', '.missing'),
+      fc.constantFrom(
+        '..',
+        '.',
+        '/',
+        '\\',
+        '%2e',
+        '%2E%2e',
+        '%2F',
+        '%2f',
+        '%5c',
+        '%00',
+        '\u0000',
+        '~',
+        'C:',
+        '//',
+        '/etc',
+        '\u2215',
+        '\uff0e\uff0e',
+        '..\\',
+        '@canonical',
+        '.missing',
+      ),
       fc.string({ unit: 'grapheme', maxLength: 6 }),
       fc.string({ unit: 'binary', maxLength: 6 }),
       fc.constantFrom('a', 'owner', 'name', 'main', 'model.onnx'),
@@ -117,7 +169,10 @@ describe('cache paths under hostile input', () => {
         }
         const { pathname } = new URL(url);
         const revSegment = encodeURIComponent(revision);
-        return pathname.startsWith(`/o/n/resolve/${revSegment}/`) && pathname.split('/').length === 5 + file.split('/').length;
+        return (
+          pathname.startsWith(`/o/n/resolve/${revSegment}/`) &&
+          pathname.split('/').length === 5 + file.split('/').length
+        );
       }),
       { numRuns: 3000 },
     );

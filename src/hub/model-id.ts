@@ -10,9 +10,12 @@ export const CANONICAL_OWNER_DIR = '@canonical';
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 const REVISION = /^[A-Za-z0-9._/-]{1,128}$/;
-const ID_FORM = '`name` or `owner/name` made of letters, digits, `.`, `_` and `-` (at most 96 characters each, not starting with `.` or `-`, no `..`)';
-const REVISION_FORM = 'a branch, tag or commit hash of letters, digits, `.`, `_`, `-` and `/` (at most 128 characters, no `..`, no leading `/`)';
-const PATH_FORM = 'a relative POSIX path inside the repository such as `onnx/model.onnx` (no `..`, no leading `/`, no backslashes, no %-escapes, no control characters)';
+const ID_FORM =
+  '`name` or `owner/name` made of letters, digits, `.`, `_` and `-` (at most 96 characters each, not starting with `.` or `-`, no `..`)';
+const REVISION_FORM =
+  'a branch, tag or commit hash of letters, digits, `.`, `_`, `-` and `/` (at most 128 characters, no `..`, no leading `/`)';
+const PATH_FORM =
+  'a relative POSIX path inside the repository such as `onnx/model.onnx` (no `..`, no leading `/`, no backslashes, no %-escapes, no control characters)';
 
 const show = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value));
 
@@ -62,7 +65,13 @@ export function containedPath(root: string, ...segments: string[]): string {
   const full = path.resolve(base, ...segments);
   const rel = path.relative(base, full);
   const prefix = base.endsWith(path.sep) ? base : base + path.sep;
-  if (rel === '' || rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel) || !full.startsWith(prefix)) {
+  if (
+    rel === '' ||
+    rel === '..' ||
+    rel.startsWith('..' + path.sep) ||
+    path.isAbsolute(rel) ||
+    !full.startsWith(prefix)
+  ) {
     throw new InvalidArgumentError('file', `path ${show(segments.join('/'))} escapes ${base}.`);
   }
   return full;

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startHubServer, type HubServer } from '../../test/helpers/hub-server.js';
-import { AbortError, CacheError, DownloadError, InvalidArgumentError, ModelNotFoundError, OfflineError } from '../errors.js';
+import {
+  AbortError,
+  CacheError,
+  DownloadError,
+  InvalidArgumentError,
+  ModelNotFoundError,
+  OfflineError,
+} from '../errors.js';
 import { resolveModelFiles, type HubOptions, type ModelFileSpec } from './resolve.js';
 
 const ID = 'tiny-org/tiny-ranker';
@@ -67,7 +74,8 @@ beforeEach(async () => {
   server.reset();
   cacheDir = await mkdtemp(path.join(tmp, 'cache-'));
   // The suite must not depend on the developer's environment.
-  for (const name of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_ENDPOINT', 'LANGCHAIN_CROSS_ENCODER_CACHE']) vi.stubEnv(name, '');
+  for (const name of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_ENDPOINT', 'LANGCHAIN_CROSS_ENCODER_CACHE'])
+    vi.stubEnv(name, '');
 });
 
 afterEach(() => vi.unstubAllEnvs());
@@ -109,10 +117,7 @@ describe('hub downloads', () => {
     const v2 = await load({ revision: 'v2' });
     expect(v2.root).toBe(path.join(cacheDir, 'tiny-org', 'tiny-ranker', 'v2'));
     expect(v2.downloaded).toEqual(PRESENT);
-    expect(requestsFor('config.json')).toEqual([
-      `/${ID}/resolve/main/config.json`,
-      `/${ID}/resolve/v2/config.json`,
-    ]);
+    expect(requestsFor('config.json')).toEqual([`/${ID}/resolve/main/config.json`, `/${ID}/resolve/v2/config.json`]);
     expect(await readFile(v2.files.get('config.json')!, 'utf8')).toContain('"v2"');
     expect(await readFile(main.files.get('config.json')!, 'utf8')).toContain('"main"');
 

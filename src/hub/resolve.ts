@@ -66,7 +66,10 @@ export async function resolveModelFiles(
   options: HubOptions = {},
 ): Promise<ResolvedModel> {
   if (typeof model !== 'string' || model.trim() === '') {
-    throw new InvalidArgumentError('model', 'expected a hub id such as `Xenova/ms-marco-MiniLM-L-6-v2` or a local folder path.');
+    throw new InvalidArgumentError(
+      'model',
+      'expected a hub id such as `Xenova/ms-marco-MiniLM-L-6-v2` or a local folder path.',
+    );
   }
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'object' || f === null)) {
     throw new InvalidArgumentError('files', 'expected an array of `{ path, optional? }`.');
@@ -85,8 +88,12 @@ async function localFolder(model: string): Promise<string | undefined> {
   else if (path.isAbsolute(model) || /^\.\.?([\\/]|$)/.test(model)) dir = path.resolve(model);
   const info = await stat(dir ?? model).catch(() => undefined);
   if (dir === undefined) return info?.isDirectory() ? path.resolve(model) : undefined; // else: a hub id
-  if (info === undefined) throw new ModelNotFoundError(`Model folder ${dir} does not exist. Check the path, or pass a hub id such as Xenova/ms-marco-MiniLM-L-6-v2.`);
-  if (!info.isDirectory()) throw new ModelNotFoundError(`Model path ${dir} is not a folder. Pass the folder that holds the model files.`);
+  if (info === undefined)
+    throw new ModelNotFoundError(
+      `Model folder ${dir} does not exist. Check the path, or pass a hub id such as Xenova/ms-marco-MiniLM-L-6-v2.`,
+    );
+  if (!info.isDirectory())
+    throw new ModelNotFoundError(`Model path ${dir} is not a folder. Pass the folder that holds the model files.`);
   return dir;
 }
 
@@ -165,5 +172,12 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
         'at a cache that has it, or pass a local model folder.',
     );
   }
-  return { source: 'hub', root, id, revision, files, downloaded: specs.map((s) => s.path).filter((p) => downloaded.has(p)) };
+  return {
+    source: 'hub',
+    root,
+    id,
+    revision,
+    files,
+    downloaded: specs.map((s) => s.path).filter((p) => downloaded.has(p)),
+  };
 }
