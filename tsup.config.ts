@@ -1,13 +1,27 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'node',
-  // Native and peer packages stay external: users install one copy of each.
-  external: ['onnxruntime-node', '@huggingface/tokenizers', /^@langchain\//],
-});
+// Native and peer packages stay external: users install one copy of each.
+const external = ['onnxruntime-node', '@huggingface/tokenizers', /^@langchain\//];
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    // The CJS build locates dist/worker.js through import.meta.url, which tsup shims there.
+    shims: true,
+    external,
+  },
+  {
+    // The scoring worker and the command line run as ES modules only.
+    entry: { worker: 'src/engine/worker.ts', bin: 'src/bin.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    external,
+  },
+]);

@@ -14,8 +14,16 @@ export interface ModelConfig {
 // RoBERTa-family models reserve the first positions for padding offsets.
 const POSITION_OFFSET: Record<string, number> = { roberta: 2, 'xlm-roberta': 2, camembert: 2, longformer: 2 };
 
-/** Reads the fields that decide activation and length limits; every field is optional in the wild. */
-export function parseModelConfig(config: Record<string, unknown>, file: string): ModelConfig {
+/**
+ * Reads the fields that decide activation and length limits; every field is optional in the wild.
+ * `sentenceTransformersConfig` is `config_sentence_transformers.json`, where sentence-transformers 4+ saves the
+ * activation; older releases wrote it into `config.json`.
+ */
+export function parseModelConfig(
+  config: Record<string, unknown>,
+  file: string,
+  sentenceTransformersConfig: Record<string, unknown> = {},
+): ModelConfig {
   const modelType = typeof config['model_type'] === 'string' ? config['model_type'] : undefined;
   const positions =
     typeof config['max_position_embeddings'] === 'number' ? config['max_position_embeddings'] : undefined;
@@ -23,7 +31,8 @@ export function parseModelConfig(config: Record<string, unknown>, file: string):
     modelType,
     numLabels: readNumLabels(config, file),
     maxPositions: positions === undefined ? undefined : positions - (POSITION_OFFSET[modelType ?? ''] ?? 0),
-    savedActivation: readSavedActivation(config),
+    savedActivation:
+      readSavedActivation(sentenceTransformersConfig['activation_fn']) ?? readSavedActivation(legacyActivation(config)),
   };
 }
 
@@ -37,13 +46,14 @@ function readNumLabels(config: Record<string, unknown>, file: string): number | 
   return Object.keys(labels).length;
 }
 
-/** sentence-transformers stores the class path of its activation; only the ones a reranker uses are recognised. */
-function readSavedActivation(config: Record<string, unknown>): ModelConfig['savedActivation'] {
+function legacyActivation(config: Record<string, unknown>): unknown {
   const st = config['sentence_transformers'];
-  const name =
-    typeof st === 'object' && st !== null
-      ? (st as Record<string, unknown>)['activation_fn']
-      : config['sbert_ce_default_activation_function'];
+  if (typeof st === 'object' && st !== null) return (st as Record<string, unknown>)['activation_fn'];
+  return config['sbert_ce_default_activation_function'];
+}
+
+/** sentence-transformers stores the class path of its activation; only the ones a reranker uses are recognised. */
+function readSavedActivation(name: unknown): ModelConfig['savedActivation'] {
   if (typeof name !== 'string') return undefined;
   if (name.endsWith('Sigmoid')) return 'sigmoid';
   if (name.endsWith('Identity')) return 'none';

@@ -117,7 +117,7 @@ describe('score and rank', () => {
     const huge = 'lorem ipsum dolor sit amet '.repeat(40_000);
     const [score] = await tiny.score([[QUERY, huge]]);
     expect(Number.isFinite(score)).toBe(true);
-    expect(tiny.encode(QUERY, huge).ids).toHaveLength(512);
+    expect((await tiny.encode(QUERY, huge)).ids).toHaveLength(512);
   });
 
   it('rejects bad input with a typed error naming the parameter', async () => {

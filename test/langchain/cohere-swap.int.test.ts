@@ -5,6 +5,7 @@ import { InMemoryStore } from '@langchain/core/stores';
 import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
 import type { CohereRerank } from '@langchain/cohere';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
+import type { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../../src/index.js';
@@ -25,7 +26,7 @@ async function bestPassages(reranker: CohereShaped, docs: DocumentInterface[], q
   return { compressed, order, relevant: compressed.filter((d) => d.metadata['relevanceScore'] > 0) };
 }
 
-function parentDocumentRetriever(compressor: CohereRerank, vectorstore: MemoryVectorStore) {
+function parentDocumentRetriever(compressor: BaseDocumentCompressor, vectorstore: MemoryVectorStore) {
   // As in LangChain's parent-document rerank recipe: rerank the child chunks, keep those above a threshold.
   return new ParentDocumentRetriever({
     vectorstore,
@@ -65,8 +66,7 @@ describe('swapping CohereRerank for CrossEncoderReranker', () => {
   });
 
   it('plugs into ParentDocumentRetriever as documentCompressor with a relevanceScore filter', async () => {
-    // A CohereRerank-typed parameter accepts the reranker without a cast.
-    const retriever = parentDocumentRetriever(reranker as unknown as CohereRerank, new MemoryVectorStore(embeddings));
+    const retriever = parentDocumentRetriever(reranker, new MemoryVectorStore(embeddings));
     await retriever.addDocuments(DOCS.map((text, i) => new Document({ pageContent: text, metadata: { n: i } })));
     const parents = await retriever.invoke('which way does a compass point');
     expect(parents.length).toBeGreaterThan(0);

@@ -192,8 +192,8 @@ describe('callbacks', () => {
   }
 
   class ListRetriever extends BaseRetriever {
-    lc_namespace = ['test'];
-    async _getRelevantDocuments(): Promise<DocumentInterface[]> {
+    override lc_namespace = ['test'];
+    override async _getRelevantDocuments(): Promise<DocumentInterface[]> {
       return docs();
     }
   }

@@ -1,0 +1,149 @@
+import { Worker } from 'node:worker_threads';
+import { CrossEncoderError, DisposedError, fromWire } from '../errors.js';
+import type { TextPair } from '../scoring/scorer.js';
+import type { AssembledPair } from '../tokenize/pair-template.js';
+import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import type { PairModelInfo, PairModelSpec } from './pair-model.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+// Built code sits in dist/ beside dist/worker.js. Source runs (tests, tsx) start the TypeScript file through tsx's
+// loader, registered inside the new thread, since workers do not inherit the parent's loaders.
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+function startWorker(spec: PairModelSpec): Worker {
+  // Workers inherit the parent's Node flags; `--input-type` (set by `node -e` scripts) is refused for a file.
+  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+  if (!RUNNING_FROM_SOURCE) return new Worker(new URL('./worker.js', import.meta.url), { workerData: spec, execArgv });
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: spec, execArgv });
+}
+
+/**
+ * Runs the model in a worker thread. Requests queue there one at a time; the caller's event loop only copies
+ * strings in and scores out. The thread is unreferenced while idle, so a loaded model never keeps a process alive.
+ */
+export class WorkerBackend implements ScoringBackend {
+  readonly info: PairModelInfo;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed: Error | undefined;
+
+  private constructor(worker: Worker, info: PairModelInfo) {
+    this.#worker = worker;
+    this.info = info;
+    worker.on('message', (message: FromWorker) => this.#receive(message));
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', (code) =>
+      this.#fail(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited (code ${code}).`)),
+    );
+    worker.unref();
+  }
+
+  static open(spec: PairModelSpec): Promise<WorkerBackend> {
+    const worker = startWorker(spec);
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      const onExit = (code: number) =>
+        reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.once('message', (message: FromWorker) => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (message.type === 'ready') resolve(new WorkerBackend(worker, message.info));
+        else {
+          void worker.terminate();
+          reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
+        }
+      });
+    });
+  }
+
+  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
+    const { signal } = options;
+    if (signal?.aborted) throw abortError(signal);
+    const id = this.#nextId++;
+    const result = this.#request<Float64Array>(id, {
+      type: 'score',
+      id,
+      pairs,
+      batchSize: options.batchSize,
+      activation: options.activation,
+    });
+    if (signal === undefined) return result;
+    // The caller hears of the abort at once; the worker stops at its next batch boundary.
+    const onAbort = () => {
+      this.#worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      this.#settle(id)?.reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await result;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  encode(query: string, passage: string): Promise<AssembledPair> {
+    const id = this.#nextId++;
+    return this.#request<AssembledPair>(id, { type: 'encode', id, query, passage });
+  }
+
+  async release(): Promise<void> {
+    if (this.#closed !== undefined) return;
+    this.#closed = new DisposedError();
+    this.#worker.ref();
+    const released = new Promise<void>((resolve) => {
+      this.#worker.once('exit', () => resolve());
+    });
+    this.#worker.postMessage({ type: 'release' } satisfies ToWorker);
+    await released;
+  }
+
+  #request<T>(id: number, message: ToWorker): Promise<T> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const promise = new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+    // Held while any request is out, so a script awaiting a score does not exit under it.
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#worker.postMessage(message);
+    return promise;
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && this.#closed === undefined) this.#worker.unref();
+    return pending;
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.type) {
+      case 'scores':
+        this.#settle(message.id)?.resolve(message.scores);
+        return;
+      case 'encoded':
+        this.#settle(message.id)?.resolve(message.pair);
+        return;
+      case 'error':
+        this.#settle(message.id)?.reject(fromWire(message.error));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#closed ??= error;
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+  }
+}

@@ -1,0 +1,20 @@
+import type { WireError } from '../errors.js';
+import type { Activation, TextPair } from '../scoring/scorer.js';
+import type { AssembledPair } from '../tokenize/pair-template.js';
+import type { PairModelInfo } from './pair-model.js';
+
+/** Messages the calling thread sends to the scoring worker. */
+export type ToWorker =
+  | { type: 'score'; id: number; pairs: readonly TextPair[]; batchSize: number; activation: Activation | undefined }
+  | { type: 'encode'; id: number; query: string; passage: string }
+  | { type: 'cancel'; id: number }
+  | { type: 'release' };
+
+/** Messages the scoring worker sends back. */
+export type FromWorker =
+  | { type: 'ready'; info: PairModelInfo }
+  | { type: 'failed'; error: WireError }
+  | { type: 'scores'; id: number; scores: Float64Array }
+  | { type: 'encoded'; id: number; pair: AssembledPair }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'released' };

@@ -1,0 +1,1 @@
+export { FakeScorer, wordOverlapScore, words, type FakeScoreFunction, type FakeScorerOptions } from './fake-scorer.js';

@@ -1,0 +1,42 @@
+// Type-level proof that code written against CohereRerank compiles against CrossEncoderReranker.
+// Checked by `tsc` through test/types/typecheck.test.ts (part of `npm test`) and by `npm run lint`.
+import type { BaseCohereRerankArgs, CohereRerank } from '@langchain/cohere';
+import type { DocumentInterface } from '@langchain/core/documents';
+import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
+import { expectTypeOf } from 'vitest';
+import { CrossEncoderReranker, type CrossEncoderRerankerOptions, type Scorer } from '../../src/index.js';
+
+declare const reranker: CrossEncoderReranker;
+declare const docs: DocumentInterface[];
+
+// The reranking surface of CohereRerank is a supertype of ours: every use of it type-checks with ours.
+expectTypeOf(reranker).toExtend<Pick<CohereRerank, 'topN' | 'compressDocuments' | 'rerank'>>();
+expectTypeOf(reranker).toExtend<BaseDocumentCompressor>();
+
+// Same parameters and results, method by method.
+expectTypeOf<Parameters<CohereRerank['compressDocuments']>>().toExtend<
+  Parameters<CrossEncoderReranker['compressDocuments']>
+>();
+expectTypeOf<ReturnType<CrossEncoderReranker['compressDocuments']>>().toEqualTypeOf<Promise<DocumentInterface[]>>();
+expectTypeOf<Parameters<CohereRerank['rerank']>[0]>().toEqualTypeOf<Parameters<CrossEncoderReranker['rerank']>[0]>();
+expectTypeOf<ReturnType<CrossEncoderReranker['rerank']>>().toEqualTypeOf<ReturnType<CohereRerank['rerank']>>();
+expectTypeOf<{ topN?: number }>().toExtend<NonNullable<Parameters<CrossEncoderReranker['rerank']>[2]>>();
+
+// Constructor options Cohere code passes, other than the Cohere model name and API key.
+expectTypeOf<Pick<BaseCohereRerankArgs, 'topN'>>().toExtend<CrossEncoderRerankerOptions>();
+expectTypeOf<{ model: string; topN: number }>().toExtend<CrossEncoderRerankerOptions>();
+expectTypeOf<{ model: Scorer }>().toExtend<CrossEncoderRerankerOptions>();
+
+// The relevanceScore filter of LangChain's parent-document recipe.
+const kept: Promise<DocumentInterface[]> = reranker
+  .compressDocuments(docs, 'query')
+  .then((found) => found.filter((d) => d.metadata['relevanceScore'] > 0.5));
+void kept;
+
+// And what must not compile.
+// @ts-expect-error topN is a number, as in CohereRerank
+new CrossEncoderReranker({ topN: '3' });
+// @ts-expect-error rerank needs a query
+void reranker.rerank(['a']);
+// @ts-expect-error rerank returns relevanceScore, not score
+void reranker.rerank(['a'], 'q').then((r) => r[0]?.score);
