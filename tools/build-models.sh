@@ -31,4 +31,6 @@ fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
-exec "$VENV/bin/python" "$ROOT/tools/build_models.py" --out models --data ../shared/data "$@"
+"$VENV/bin/python" "$ROOT/tools/build_models.py" --out models --data ../shared/data "$@"
+# Deliberately broken graphs for the error-handling tests: a few hundred bytes, rebuilt every time.
+"$VENV/bin/python" "$ROOT/tools/broken_models.py" --out models/broken
