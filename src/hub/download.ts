@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AbortError,
@@ -13,6 +13,8 @@ import { CACHE_ENV } from './cache-dir.js';
 
 export const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
+/** A temp file untouched this long (or twice the idle timeout, if longer) belongs to a transfer that died. */
+export const STALE_PARTIAL_MS = 10 * 60_000;
 
 export interface DownloadOptions {
   /** Hugging Face access token, sent as `Authorization: Bearer <token>` (needed for gated or private repos). */
@@ -57,8 +59,15 @@ export function validateDownloadOptions(options: DownloadOptions): void {
   }
 }
 
+/** What a finished download wrote. */
+export interface Downloaded {
+  bytes: number;
+  /** SHA-256 of the bytes written, hex. */
+  sha256: string;
+}
+
 interface Flight {
-  promise: Promise<number>;
+  promise: Promise<Downloaded>;
   controller: AbortController;
   waiters: number;
 }
@@ -79,6 +88,16 @@ export function downloadFile(
   options: DownloadOptions = {},
   context?: DownloadContext,
 ): Promise<number> {
+  return downloadFileWithDigest(url, dest, options, context).then((done) => done.bytes);
+}
+
+/** {@link downloadFile}, resolving with the byte count and the SHA-256 of what was written. */
+export function downloadFileWithDigest(
+  url: string,
+  dest: string,
+  options: DownloadOptions = {},
+  context?: DownloadContext,
+): Promise<Downloaded> {
   validateDownloadOptions(options);
   if (options.signal?.aborted) return Promise.reject(abortError(url, options.signal));
   const key = path.resolve(dest);
@@ -95,7 +114,7 @@ export function downloadFile(
   return join(flight, url, options.signal);
 }
 
-function join(flight: Flight, url: string, signal: AbortSignal | undefined): Promise<number> {
+function join(flight: Flight, url: string, signal: AbortSignal | undefined): Promise<Downloaded> {
   flight.waiters++;
   return new Promise((resolve, reject) => {
     let left = false;
@@ -113,7 +132,7 @@ function join(flight: Flight, url: string, signal: AbortSignal | undefined): Pro
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     flight.promise.then(
-      (bytes) => leave() && resolve(bytes),
+      (done) => leave() && resolve(done),
       (error: unknown) => leave() && reject(error),
     );
   });
@@ -124,7 +143,7 @@ async function transfer(
   dest: string,
   options: DownloadOptions,
   context?: DownloadContext,
-): Promise<number> {
+): Promise<Downloaded> {
   const max = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   const idleMs = options.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -149,6 +168,7 @@ async function transfer(
   let handle: FileHandle | undefined;
   try {
     await cacheStep(dir, () => mkdir(dir, { recursive: true }));
+    await sweepStalePartials(dest, idleMs);
     const headers: Record<string, string> = { 'Accept-Encoding': 'identity' }; // keeps Content-Length comparable to the bytes read
     if (options.token) headers.Authorization = `Bearer ${options.token}`;
     rearm();
@@ -164,6 +184,7 @@ async function transfer(
     handle = await cacheStep(dir, () => open(tmp, 'wx'));
 
     let received = 0;
+    const hash = createHash('sha256');
     const reader = response.body?.getReader();
     for (;;) {
       let chunk;
@@ -178,6 +199,7 @@ async function transfer(
       if (received > max) throw tooLarge(url, received, max);
       const file = handle;
       const bytes = chunk.value;
+      hash.update(bytes);
       await cacheStep(dir, () => file.write(bytes));
     }
     if (declared !== undefined && received !== declared) {
@@ -194,7 +216,7 @@ async function transfer(
       await done.close();
     });
     await cacheStep(dir, () => rename(tmp, dest));
-    return received;
+    return { bytes: received, sha256: hash.digest('hex') };
   } catch (error) {
     await response?.body?.cancel().catch(() => {});
     await handle?.close().catch(() => {});
@@ -211,6 +233,24 @@ async function transfer(
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Removes temp files a crashed process left beside `dest`. A live transfer writes at least once per idle timeout or
+ * gives up, so a temp file untouched for far longer than that has no writer; other processes may use a longer
+ * timeout, hence the generous floor.
+ */
+async function sweepStalePartials(dest: string, idleMs: number): Promise<void> {
+  const dir = path.dirname(dest);
+  const prefix = `${path.basename(dest)}.`;
+  const staleBefore = Date.now() - Math.max(2 * idleMs, STALE_PARTIAL_MS);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{12}\.partial$/.test(name.slice(prefix.length))) continue;
+    const full = path.join(dir, name);
+    const info = await stat(full).catch(() => undefined);
+    if (info !== undefined && info.mtimeMs < staleBefore) await rm(full, { force: true }).catch(() => {});
   }
 }
 

@@ -10,6 +10,7 @@ export {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
   downloadFile,
+  downloadFileWithDigest,
   type DownloadContext,
   type DownloadOptions,
 } from './download.js';
@@ -17,10 +18,19 @@ export {
   DEFAULT_MODEL_ID,
   DEFAULT_REVISION,
   cachePathFor,
+  downloadRecordPath,
   missingMarkerPath,
   revisionCacheDir,
   validateModelId,
   validateRepoPath,
   validateRevision,
 } from './model-id.js';
-export { hubFileUrl, resolveModelFiles, type HubOptions, type ModelFileSpec, type ResolvedModel } from './resolve.js';
+export {
+  hubFileUrl,
+  inspectFailedCacheFile,
+  resolveModelFiles,
+  type FailedFileVerdict,
+  type HubOptions,
+  type ModelFileSpec,
+  type ResolvedModel,
+} from './resolve.js';

@@ -108,3 +108,13 @@ export function missingMarkerPath(cacheDir: string, id: string, revision: string
   const fileSegments = validateRepoPath(file).split('/');
   return containedPath(cacheDir, ...repoSegments(id), '.missing', revisionDirName(revision), ...fileSegments);
 }
+
+/**
+ * `<cacheDir>/<owner>/<name>/.meta/<revision>/<file>.json`: what a download wrote (size, SHA-256, URL), so a cached
+ * file can later be told apart from a damaged one. Beside the snapshot, like `.missing`.
+ */
+export function downloadRecordPath(cacheDir: string, id: string, revision: string, file: string): string {
+  const fileSegments = validateRepoPath(file).split('/');
+  const last = `${fileSegments.pop() as string}.json`;
+  return containedPath(cacheDir, ...repoSegments(id), '.meta', revisionDirName(revision), ...fileSegments, last);
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,10 +9,12 @@ import {
   CacheError,
   DownloadError,
   InvalidArgumentError,
+  ModelFormatError,
   ModelNotFoundError,
   OfflineError,
 } from '../errors.js';
-import { resolveModelFiles, type HubOptions, type ModelFileSpec } from './resolve.js';
+import { downloadRecordPath } from './model-id.js';
+import { inspectFailedCacheFile, resolveModelFiles, type HubOptions, type ModelFileSpec } from './resolve.js';
 
 const ID = 'tiny-org/tiny-ranker';
 const BIG = 'onnx/model.onnx';
@@ -147,6 +149,61 @@ describe('hub downloads', () => {
     expect(a.files.get(BIG)).toBe(b.files.get(BIG));
     expect(a.downloaded).toContain(BIG);
     expect((await readFile(a.files.get(BIG)!)).equals(bigBytes)).toBe(true);
+  });
+});
+
+describe('download records and damaged cache files', () => {
+  const recordOf = async (file: string) =>
+    JSON.parse(await readFile(downloadRecordPath(cacheDir, ID, 'main', file), 'utf8')) as Record<string, unknown>;
+
+  it('records the size, SHA-256 and URL of every download beside the snapshot', async () => {
+    await load();
+    expect(await recordOf(BIG)).toEqual({
+      size: bigBytes.length,
+      sha256: createHash('sha256').update(bigBytes).digest('hex'),
+      url: `${server.url}/${ID}/resolve/main/${BIG}`,
+    });
+    expect(await listFiles(path.join(cacheDir, 'tiny-org', 'tiny-ranker', 'main'))).toEqual(
+      expect.not.arrayContaining([expect.stringMatching(/\.json\.json$|\.tmp$/)]),
+    );
+  });
+
+  it('a cached file whose size no longer matches is downloaded again; offline it is a ModelFormatError', async () => {
+    const first = await load();
+    await writeFile(first.files.get(BIG)!, 'short');
+    server.reset();
+    const healed = await load();
+    expect(healed.downloaded).toEqual([BIG]);
+    expect((await readFile(healed.files.get(BIG)!)).equals(bigBytes)).toBe(true);
+
+    await writeFile(first.files.get(BIG)!, 'short');
+    const error = (await load({ localFilesOnly: true }).catch((e: unknown) => e)) as ModelFormatError;
+    expect(error).toBeInstanceOf(ModelFormatError);
+    expect(error.file).toBe(first.files.get(BIG));
+    expect(error.message).toMatch(/damaged.*removed.*Go online/s);
+    await expectCleanCache();
+  });
+
+  it('inspectFailedCacheFile: as served, damaged (removed), unverifiable offline, or not from the cache', async () => {
+    const fresh = await load();
+    const big = fresh.files.get(BIG)!;
+    expect(await inspectFailedCacheFile(fresh, big)).toBe('not-cached'); // downloaded by that very call
+    const cached = await load();
+    expect(await inspectFailedCacheFile(cached, big)).toBe('as-served');
+    expect(await inspectFailedCacheFile(cached, '/elsewhere/model.onnx')).toBe('not-cached');
+
+    const flipped = Buffer.from(bigBytes);
+    flipped[0] = (flipped[0]! + 1) % 256;
+    await writeFile(big, flipped);
+    expect(await inspectFailedCacheFile(cached, big)).toBe('removed');
+    await expectCleanCache();
+
+    await load(); // downloads it again
+    const again = await load();
+    await rm(downloadRecordPath(cacheDir, ID, 'main', BIG));
+    expect(await inspectFailedCacheFile(again, big, { localFilesOnly: true })).toBe('unverified');
+    expect((await readFile(big)).equals(bigBytes)).toBe(true);
+    expect(await inspectFailedCacheFile(again, big)).toBe('removed');
   });
 });
 

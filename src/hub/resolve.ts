@@ -1,13 +1,22 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AbortError, CrossEncoderError, InvalidArgumentError, ModelNotFoundError, OfflineError } from '../errors.js';
+import {
+  AbortError,
+  CrossEncoderError,
+  InvalidArgumentError,
+  ModelFormatError,
+  ModelNotFoundError,
+  OfflineError,
+} from '../errors.js';
 import { CACHE_ENV, resolveCacheDir, resolveEndpoint, resolveOffline, resolveToken } from './cache-dir.js';
-import { downloadFile, validateDownloadOptions, type DownloadOptions } from './download.js';
+import { downloadFileWithDigest, validateDownloadOptions, type DownloadOptions } from './download.js';
+import { checkCachedFile, discardCachedFile, writeDownloadRecord } from './integrity.js';
 import {
   DEFAULT_REVISION,
   cachePathFor,
   containedPath,
+  downloadRecordPath,
   missingMarkerPath,
   revisionCacheDir,
   validateModelId,
@@ -34,6 +43,8 @@ export interface ResolvedModel {
   files: Map<string, string | undefined>;
   /** Repository paths fetched over the network during this call. */
   downloaded: string[];
+  /** The cache folder, for hub models. */
+  cacheDir?: string;
 }
 
 export interface HubOptions extends DownloadOptions {
@@ -132,7 +143,19 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
 
   const resolveOne = async (spec: ModelFileSpec): Promise<string | undefined | typeof NOT_CACHED> => {
     const dest = cachePathFor(cacheDir, id, revision, spec.path);
-    if (await isFile(dest)) return dest;
+    const record = downloadRecordPath(cacheDir, id, revision, spec.path);
+    if (await isFile(dest)) {
+      // One stat against the download record: a cached file of the wrong size was damaged after it was written.
+      if ((await checkCachedFile(dest, record, false)) !== 'damaged') return dest;
+      await discardCachedFile(dest, record);
+      if (offline) {
+        throw new ModelFormatError(
+          `${dest} in the model cache is damaged (its size differs from what was downloaded) and has been removed. ` +
+            'Go online once (unset HF_HUB_OFFLINE or localFilesOnly) to download it again.',
+          { file: dest },
+        );
+      }
+    }
     const marker = missingMarkerPath(cacheDir, id, revision, spec.path);
     if (spec.optional && (await isFile(marker))) return undefined;
     // Offline we cannot tell an absent optional file from an uncached one; loading without it beats failing.
@@ -140,7 +163,8 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
     endpoint ??= resolveEndpoint(options.hubEndpoint);
     const url = hubFileUrl(endpoint, id, revision, spec.path);
     try {
-      await downloadFile(url, dest, { ...options, token }, { id, revision, file: spec.path });
+      const done = await downloadFileWithDigest(url, dest, { ...options, token }, { id, revision, file: spec.path });
+      await writeDownloadRecord(record, done, url);
       downloaded.add(spec.path);
       return dest;
     } catch (error) {
@@ -179,5 +203,40 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
     revision,
     files,
     downloaded: specs.map((s) => s.path).filter((p) => downloaded.has(p)),
+    cacheDir,
   };
+}
+
+/** What {@link inspectFailedCacheFile} found. */
+export type FailedFileVerdict =
+  /** Not a cached hub file, or one this very load downloaded: the cache has nothing to do with it. */
+  | 'not-cached'
+  /** The cached copy is byte for byte what the hub served: downloading it again would not help. */
+  | 'as-served'
+  /** The cached copy differed from what was downloaded, or could not be checked; it was removed. */
+  | 'removed'
+  /** It could not be checked (no download record) and, offline, could not be downloaded again: it was kept. */
+  | 'unverified';
+
+/**
+ * Called when a file of a loaded model failed to parse. A cached hub file is checked against its download record
+ * (size and SHA-256): a damaged copy, or one that cannot be checked while the network is at hand, is removed, so
+ * resolving the model again downloads it afresh.
+ */
+export async function inspectFailedCacheFile(
+  resolved: ResolvedModel,
+  file: string,
+  options: Pick<HubOptions, 'localFilesOnly'> = {},
+): Promise<FailedFileVerdict> {
+  if (resolved.source !== 'hub' || resolved.cacheDir === undefined || resolved.revision === undefined) {
+    return 'not-cached';
+  }
+  const repoPath = [...resolved.files].find(([, full]) => full === file)?.[0];
+  if (repoPath === undefined || resolved.downloaded.includes(repoPath)) return 'not-cached';
+  const record = downloadRecordPath(resolved.cacheDir, resolved.id, resolved.revision, repoPath);
+  const state = await checkCachedFile(file, record, true);
+  if (state === 'intact') return 'as-served';
+  if (state === 'unknown' && resolveOffline(options.localFilesOnly)) return 'unverified';
+  await discardCachedFile(file, record);
+  return 'removed';
 }

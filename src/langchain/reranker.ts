@@ -1,10 +1,18 @@
 import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manager';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import { InvalidArgumentError } from '../errors.js';
+import { AbortError, InvalidArgumentError } from '../errors.js';
 import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions } from '../scoring/cross-encoder.js';
 import type { Activation, RankResult, Scorer } from '../scoring/scorer.js';
-import { describe, requireQuery, validateBatchSize } from '../scoring/validate.js';
+import { callDeadline, type CallDeadline } from '../scoring/deadline.js';
+import {
+  describe,
+  requireOptions,
+  requireQuery,
+  validateBatchSize,
+  validateSignal,
+  validateTimeoutMs,
+} from '../scoring/validate.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
 type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;
@@ -42,6 +50,14 @@ export interface CrossEncoderRerankerOptions extends LoadOptions {
    * @default undefined (no threshold)
    */
   minScore?: number;
+  /**
+   * Longest one `compressDocuments` or `rerank` call may take in milliseconds: waiting for the model to load,
+   * waiting behind other calls and scoring, all included. Past it the call rejects with an `AbortError` saying it
+   * timed out and the model stops at its next batch boundary; a load in progress carries on for later calls.
+   * `rerank` can override it per call.
+   * @default no limit
+   */
+  timeoutMs?: number;
 }
 
 /** Per-call options of {@link CrossEncoderReranker.rerank}, named as CohereRerank names them. */
@@ -58,13 +74,18 @@ export interface CrossEncoderRerankOptions {
   minScore?: number;
   /** Stops scoring between batches; the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
+  /**
+   * Longest this call may take in milliseconds, model loading included.
+   * @default the reranker's `timeoutMs`
+   */
+  timeoutMs?: number;
 }
 
 /** What `rerank` accepts per document, as CohereRerank does: a Document, a string, or a record with `pageContent`. */
 export type RerankInput = DocumentInterface | string | Record<string, string>;
 
 // Keys the reranker handles itself; any other option is a loading option of the engine.
-const OWN_KEYS = new Set(['model', 'topN', 'batchSize', 'activation', 'minScore']);
+const OWN_KEYS = new Set(['model', 'topN', 'batchSize', 'activation', 'minScore', 'timeoutMs']);
 
 /**
  * A LangChain document compressor that reranks documents with a local cross-encoder. A drop-in replacement for
@@ -84,17 +105,19 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly batchSize: number | undefined;
   readonly activation: Activation | undefined;
   readonly minScore: number | undefined;
+  readonly timeoutMs: number | undefined;
   readonly #loadOptions: CrossEncoderOptions;
   readonly #shared: Scorer | undefined;
   #loading: Promise<Scorer> | undefined;
 
   constructor(fields: CrossEncoderRerankerOptions = {}) {
     super();
-    const { model = DEFAULT_MODEL, topN = 3, batchSize, activation, minScore, ...loadOptions } = fields;
+    const { model = DEFAULT_MODEL, topN = 3, batchSize, activation, minScore, timeoutMs, ...loadOptions } = fields;
     this.topN = validateTopN(topN, 'topN');
     this.batchSize = batchSize === undefined ? undefined : validateBatchSize(batchSize, 'batchSize');
     this.activation = activation;
     this.minScore = validateMinScore(minScore, 'minScore');
+    this.timeoutMs = validateTimeoutMs(timeoutMs, 'timeoutMs');
     if (typeof model === 'string') {
       if (model.trim() === '') {
         throw new InvalidArgumentError('model', 'expected a hub id, a local model folder or a Scorer, got "".');
@@ -162,7 +185,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     }
     if (documents.length === 0) return [];
     requireQuery(query, 'query');
-    const texts = documents.map((doc, i) => pageContentOf(doc, `documents[${i}]`));
+    const texts = Array.from(documents, (doc, i) => pageContentOf(doc, `documents[${i}]`));
 
     const manager = CallbackManager.configure(callbacks);
     const runManager = await manager?.handleRetrieverStart(
@@ -175,7 +198,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       'CrossEncoderReranker',
     );
     try {
-      const ranked = await this.#rank(query, texts, this.topN, this.minScore, undefined);
+      const ranked = await this.#rank(query, texts, this.topN, this.minScore, undefined, this.timeoutMs, 'timeoutMs');
       const result = ranked.map(({ index, score }) => annotate(documents[index] as DocumentInterface, score));
       await runManager?.handleRetrieverEnd(result);
       return result;
@@ -192,20 +215,26 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   async rerank(
     documents: Array<RerankInput>,
     query: string,
-    options: CrossEncoderRerankOptions = {},
+    callOptions?: CrossEncoderRerankOptions,
   ): Promise<Array<{ index: number; relevanceScore: number }>> {
     if (!Array.isArray(documents)) {
       throw new InvalidArgumentError('documents', `expected an array, got ${describe(documents)}.`);
     }
     requireQuery(query, 'query');
+    const options: CrossEncoderRerankOptions = requireOptions(callOptions);
+    const signal = validateSignal(options.signal, 'options.signal');
+    const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs');
     const topN = options.topN === undefined ? this.topN : validateTopN(options.topN, 'options.topN');
     const minScore =
       options.minScore === undefined ? this.minScore : validateMinScore(options.minScore, 'options.minScore');
-    const texts = documents.map((doc, i) =>
+    const texts = Array.from(documents, (doc, i) =>
       typeof doc === 'string' ? doc : pageContentOf(doc as { pageContent?: unknown }, `documents[${i}]`),
     );
     if (texts.length === 0) return [];
-    const ranked = await this.#rank(query, texts, topN, minScore, options.signal);
+    const ranked =
+      timeoutMs === undefined
+        ? await this.#rank(query, texts, topN, minScore, signal, this.timeoutMs, 'timeoutMs')
+        : await this.#rank(query, texts, topN, minScore, signal, timeoutMs, 'options.timeoutMs');
     return ranked.map(({ index, score }) => ({ index, relevanceScore: score }));
   }
 
@@ -215,15 +244,29 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     topN: number,
     minScore: number | undefined,
     signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    setting: string,
   ): Promise<RankResult[]> {
     if (topN === 0) return [];
-    const scorer = await this.#scorer();
-    const options: Record<string, unknown> = { topK: topN };
-    if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
-    if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
-    if (signal !== undefined) options['signal'] = signal;
-    const ranked = await scorer.rank(query, texts, options);
-    return minScore === undefined ? ranked : ranked.filter((r) => r.score >= minScore);
+    if (signal?.aborted) throw callDeadline(signal, undefined).error('Reranking');
+    const deadline = callDeadline(signal, timeoutMs, setting);
+    try {
+      // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
+      // custom Scorer that ignores signals.
+      const ranked = await untilAborted(
+        this.#scorer().then((scorer) => {
+          const options: Record<string, unknown> = { topK: topN };
+          if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
+          if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
+          if (deadline.signal !== undefined) options['signal'] = deadline.signal;
+          return scorer.rank(query, texts, options);
+        }),
+        deadline,
+      );
+      return minScore === undefined ? ranked : ranked.filter((r) => r.score >= minScore);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   #scorer(): Promise<Scorer> {
@@ -238,6 +281,27 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     }
     return this.#loading;
   }
+}
+
+/** Settles with `work`, or rejects with the deadline's AbortError as soon as its signal fires. */
+function untilAborted<T>(work: Promise<T>, deadline: CallDeadline): Promise<T> {
+  const signal = deadline.signal;
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadline.error('Reranking'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted && AbortError.isInstance(error) ? deadline.error('Reranking', error) : error);
+      },
+    );
+  });
 }
 
 function annotate(doc: DocumentInterface, relevanceScore: number): DocumentInterface {

@@ -2,13 +2,32 @@ import { abortError, InlineBackend, type ScoringBackend } from '../engine/backen
 import type { PairModelSpec } from '../engine/pair-model.js';
 import type { SessionOptions } from '../engine/session.js';
 import { WorkerBackend } from '../engine/worker-backend.js';
-import { DisposedError, InvalidArgumentError } from '../errors.js';
-import { DEFAULT_MODEL_ID, resolveModelFiles, type HubOptions } from '../hub/index.js';
+import { AbortError, DisposedError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import {
+  DEFAULT_MODEL_ID,
+  inspectFailedCacheFile,
+  resolveModelFiles,
+  validateRepoPath,
+  type FailedFileVerdict,
+  type HubOptions,
+  type ModelFileSpec,
+  type ResolvedModel,
+} from '../hub/index.js';
 import { onnxPathFor, type ModelVariant } from '../model/variant.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
 import type { ResolvedActivation } from './activation.js';
 import type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scorer.js';
-import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from './validate.js';
+import { callDeadline } from './deadline.js';
+import {
+  describe,
+  requireOptions,
+  requireQuery,
+  requireText,
+  validateBatchSize,
+  validateSignal,
+  validateTimeoutMs,
+  validateTopK,
+} from './validate.js';
 
 /** The hub model used when none is named: a 22M-parameter MS MARCO reranker in the transformers.js layout. */
 export const DEFAULT_MODEL = DEFAULT_MODEL_ID;
@@ -51,6 +70,67 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    * @default true
    */
   worker?: boolean;
+}
+
+function specFor(
+  resolved: ResolvedModel,
+  onnxFile: string,
+  truncation: TruncationStrategy,
+  options: CrossEncoderOptions,
+): PairModelSpec {
+  const file = (path: string) => resolved.files.get(path) as string;
+  return {
+    configPath: file('config.json'),
+    sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
+    tokenizerJsonPath: file('tokenizer.json'),
+    tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
+    onnxPath: file(onnxFile),
+    session: {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+      ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
+    },
+    maxLength: options.maxLength,
+    truncation,
+    activation: options.activation ?? 'auto',
+  };
+}
+
+/** Checks the cached copies behind a load failure: the file it names, and an ONNX file's external weights. */
+async function inspectFailure(
+  error: unknown,
+  resolved: ResolvedModel,
+  onnxFile: string,
+  options: CrossEncoderOptions,
+): Promise<FailedFileVerdict> {
+  if (!(error instanceof ModelFormatError) || error.file === undefined) return 'not-cached';
+  const suspects = [error.file];
+  const weights = resolved.files.get(`${onnxFile}_data`);
+  if (error.file === resolved.files.get(onnxFile) && weights !== undefined) suspects.push(weights);
+  const verdicts: FailedFileVerdict[] = [];
+  for (const file of suspects) verdicts.push(await inspectFailedCacheFile(resolved, file, options));
+  if (verdicts.includes('removed')) return 'removed';
+  if (verdicts.includes('unverified')) return 'unverified';
+  return verdicts.every((v) => v === 'as-served') ? 'as-served' : 'not-cached';
+}
+
+/** Adds what the cache check learnt to the message of a file that failed to parse. */
+function explainCachedFailure(error: unknown, verdict: FailedFileVerdict): unknown {
+  if (!(error instanceof ModelFormatError) || error.file === undefined) return error;
+  if (verdict === 'as-served') {
+    return new ModelFormatError(
+      `${error.message} (The cached copy is exactly what the hub served, so downloading it again will not help.)`,
+      { file: error.file, cause: error },
+    );
+  }
+  if (verdict === 'unverified') {
+    return new ModelFormatError(
+      `${error.message} (This is a cached download that could not be checked offline: delete ${error.file} and ` +
+        'load once online to download it again.)',
+      { file: error.file, cause: error },
+    );
+  }
+  return error;
 }
 
 /** What a loaded model turned out to be. */
@@ -108,7 +188,8 @@ export class CrossEncoder implements Scorer {
     if (typeof model !== 'string' || model.trim() === '') {
       throw new InvalidArgumentError('model', `expected a hub id or a local folder, got ${describe(model)}.`);
     }
-    const batchSize = validateBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, 'options.batchSize');
+    const batchSize =
+      options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
     const truncation = options.truncation ?? 'longest_first';
     if (truncation !== 'longest_first' && truncation !== 'only_second') {
       throw new InvalidArgumentError(
@@ -116,37 +197,33 @@ export class CrossEncoder implements Scorer {
         `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
       );
     }
-    const onnxFile = onnxPathFor(options.variant, options.onnxFile);
-    const resolved = await resolveModelFiles(
-      model,
-      [
-        { path: 'config.json' },
-        { path: 'config_sentence_transformers.json', optional: true },
-        { path: 'tokenizer.json' },
-        { path: 'tokenizer_config.json', optional: true },
-        { path: onnxFile },
-        { path: `${onnxFile}_data`, optional: true },
-      ],
-      options,
-    );
-    const file = (path: string) => resolved.files.get(path) as string;
-    const spec: PairModelSpec = {
-      configPath: file('config.json'),
-      sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
-      tokenizerJsonPath: file('tokenizer.json'),
-      tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
-      onnxPath: file(onnxFile),
-      session: {
-        ...(options.threads === undefined ? {} : { threads: options.threads }),
-        ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
-        ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
-      },
-      maxLength: options.maxLength,
-      truncation,
-      activation: options.activation ?? 'auto',
-    };
+    const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
+    const files: ModelFileSpec[] = [
+      { path: 'config.json' },
+      { path: 'config_sentence_transformers.json', optional: true },
+      { path: 'tokenizer.json' },
+      { path: 'tokenizer_config.json', optional: true },
+      { path: onnxFile },
+      { path: `${onnxFile}_data`, optional: true },
+    ];
     const useWorker = options.worker ?? true;
-    const backend = useWorker ? await WorkerBackend.open(spec) : await InlineBackend.open(spec);
+    const open = async (resolved: ResolvedModel) => {
+      const spec = specFor(resolved, onnxFile, truncation, options);
+      return { spec, backend: useWorker ? await WorkerBackend.open(spec) : await InlineBackend.open(spec) };
+    };
+    let resolved = await resolveModelFiles(model, files, options);
+    let opened: Awaited<ReturnType<typeof open>>;
+    try {
+      opened = await open(resolved);
+    } catch (error) {
+      // A cached hub file that fails to parse is checked against what was downloaded; a damaged copy is removed
+      // and downloaded once more, so a corrupt cache heals itself instead of failing every load.
+      const verdict = await inspectFailure(error, resolved, onnxFile, options);
+      if (verdict !== 'removed') throw explainCachedFailure(error, verdict);
+      resolved = await resolveModelFiles(model, files, options);
+      opened = await open(resolved);
+    }
+    const { spec, backend } = opened;
     return new CrossEncoder(
       { model, source: resolved.source, onnxPath: spec.onnxPath, ...backend.info, worker: useWorker },
       backend,
@@ -158,13 +235,20 @@ export class CrossEncoder implements Scorer {
    * Scores (query, passage) pairs, one number per pair in the order given (sentence-transformers' `predict`).
    * Pairs are sorted by length into batches so padding stays small; the order of the result is the caller's.
    */
-  async score(pairs: readonly TextPair[], options: CrossEncoderScoreOptions = {}): Promise<number[]> {
+  async score(pairs: readonly TextPair[], callOptions?: CrossEncoderScoreOptions): Promise<number[]> {
     this.#assertUsable();
+    const options: CrossEncoderScoreOptions = requireOptions(callOptions);
     if (!Array.isArray(pairs)) {
       throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     }
-    const batchSize = validateBatchSize(options.batchSize ?? this.#batchSize, 'options.batchSize');
-    pairs.forEach((pair, i) => {
+    // `null` is refused like any other non-number, not read as "use the default".
+    const batchSize =
+      options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize');
+    const signal = validateSignal(options.signal, 'options.signal');
+    const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs');
+    // An index loop, not forEach: a hole in a sparse array is a missing pair, not one to skip.
+    for (let i = 0; i < pairs.length; i++) {
+      const pair: unknown = pairs[i];
       if (!Array.isArray(pair) || pair.length !== 2) {
         throw new InvalidArgumentError(
           `pairs[${i}]`,
@@ -173,32 +257,41 @@ export class CrossEncoder implements Scorer {
       }
       requireText(pair[0], `pairs[${i}][0]`);
       requireText(pair[1], `pairs[${i}][1]`);
-    });
+    }
     if (pairs.length === 0) return [];
-    if (options.signal?.aborted) throw abortError(options.signal);
-    const scores = await this.#backend.score(pairs, {
-      batchSize,
-      activation: options.activation,
-      signal: options.signal,
-    });
-    return Array.from(scores);
+    if (signal?.aborted) throw abortError(signal);
+    const deadline = callDeadline(signal, timeoutMs);
+    try {
+      const scores = await this.#backend.score(pairs, {
+        batchSize,
+        activation: options.activation,
+        signal: deadline.signal,
+      });
+      return Array.from(scores);
+    } catch (error) {
+      if (deadline.timedOut && AbortError.isInstance(error)) throw deadline.error('Scoring');
+      throw error;
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
    * Ranks `documents` for `query`, best first (sentence-transformers' `rank`). `index` points into `documents`;
    * equal scores keep the caller's order.
    */
-  async rank(query: string, documents: readonly string[], options: RankOptions = {}): Promise<RankResult[]> {
+  async rank(query: string, documents: readonly string[], callOptions?: RankOptions): Promise<RankResult[]> {
     this.#assertUsable();
+    const options: RankOptions = requireOptions(callOptions);
     requireQuery(query, 'query');
     if (!Array.isArray(documents)) {
       throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
     }
     const topK = validateTopK(options.topK, documents.length);
     if (documents.length === 0) return [];
-    documents.forEach((doc, i) => requireText(doc, `documents[${i}]`));
+    for (let i = 0; i < documents.length; i++) requireText(documents[i], `documents[${i}]`);
     const scores = await this.score(
-      documents.map((doc): TextPair => [query, doc]),
+      Array.from(documents, (doc): TextPair => [query, doc]),
       options,
     );
     return scores

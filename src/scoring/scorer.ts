@@ -10,6 +10,12 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Stops the call between batches; the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
+  /**
+   * Longest the call may take in milliseconds, time waiting behind other calls included. Past it, the promise
+   * rejects with an `AbortError` saying it timed out, and the model stops at its next batch boundary.
+   * @default no limit
+   */
+  timeoutMs?: number;
 }
 
 /** Options for {@link Scorer.rank}. */

@@ -46,3 +46,40 @@ export function validateTopK(value: unknown, available: number): number {
   }
   return Math.min(value, available);
 }
+
+/** Timeouts are positive, finite numbers of milliseconds. */
+export function validateTimeoutMs(value: unknown, parameter: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(parameter, `expected a positive number of milliseconds, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+/** A signal must be an AbortSignal (or look like one, from another realm); anything else is a caller bug. */
+export function validateSignal(value: unknown, parameter: string): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  const candidate = value as Partial<AbortSignal> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.aborted !== 'boolean' ||
+    typeof candidate.addEventListener !== 'function' ||
+    typeof candidate.removeEventListener !== 'function'
+  ) {
+    throw new InvalidArgumentError(parameter, `expected an AbortSignal, got ${describe(value)}.`);
+  }
+  return value as AbortSignal;
+}
+
+/** Options are an object or left out; `null` or a number there is a caller bug, not "no options". */
+export function requireOptions<T extends object>(
+  value: T | undefined,
+  parameter = 'options',
+): T | Record<string, never> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(parameter, `expected an options object, got ${describe(value)}.`);
+  }
+  return value;
+}

@@ -16,8 +16,8 @@ export type HubFault =
   | { kind: 'stall'; afterBytes: number; ms?: number }
   /** Send the body in `chunkBytes` pieces, one every `intervalMs`: slow but never idle for long. */
   | { kind: 'drip'; chunkBytes: number; intervalMs: number }
-  /** Declare the full Content-Length, send `afterBytes` bytes, then destroy the socket. */
-  | { kind: 'cut'; afterBytes: number }
+  /** Declare the full Content-Length (or, with `chunked`, none), send `afterBytes` bytes, then destroy the socket. */
+  | { kind: 'cut'; afterBytes: number; chunked?: boolean }
   /** Send the file chunked, with no Content-Length. */
   | { kind: 'chunked' }
   /** Redirect (302 by default) to `to`, or to the file's copy under `/_lfs/`, the way the hub sends LFS files to its CDN. */
@@ -125,7 +125,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const size = info.size;
     res.writeHead(200, {
       'Content-Type': 'application/octet-stream',
-      ...(fault?.kind === 'chunked' ? {} : { 'Content-Length': size }),
+      ...(fault?.kind === 'chunked' || (fault?.kind === 'cut' && fault.chunked) ? {} : { 'Content-Length': size }),
     });
     if (req.method === 'HEAD') return res.end();
     res.flushHeaders();
