@@ -14,7 +14,10 @@ export interface SessionOptions {
    * @default ['cpu']
    */
   executionProviders?: ort.InferenceSession.SessionOptions['executionProviders'];
-  /** Raw ONNX Runtime options, applied last; they override the two fields above. */
+  /**
+   * Raw ONNX Runtime options, applied last; they override the two fields above. The engine turns intra-op
+   * spinning off; `extra: { session: { intra_op: { allow_spinning: '1' } } }` turns it back on.
+   */
   ortOptions?: ort.InferenceSession.SessionOptions;
 }
 
@@ -46,12 +49,7 @@ export async function openSession(
   options: SessionOptions = {},
   kind: GraphKind = 'logits',
 ): Promise<LoadedSession> {
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: options.executionProviders ?? ['cpu'],
-    graphOptimizationLevel: 'all',
-    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 }),
-    ...options.ortOptions,
-  };
+  const sessionOptions = resolveSessionOptions(options);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path, sessionOptions);
@@ -63,6 +61,34 @@ export async function openSession(
     );
   }
   return describeSession(session, path, kind);
+}
+
+/** The ONNX Runtime options a session is created with: the engine's CPU defaults, then the caller's. */
+export function resolveSessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: options.executionProviders ?? ['cpu'],
+    graphOptimizationLevel: 'all',
+    // One graph runs at a time and its nodes are sequential: inter-op threads would only sit idle.
+    interOpNumThreads: 1,
+    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+    ...options.ortOptions,
+    extra: withoutSpinning(options.ortOptions?.extra),
+  };
+}
+
+/**
+ * Turns off busy-waiting of the intra-op thread pool unless the caller's `ortOptions.extra` sets it. Spinning
+ * threads keep cores busy after each batch, which starves the tokenizer that runs between batches and any other
+ * process on the machine; measured in bench/levers.ts (ORT's own default is to spin).
+ */
+function withoutSpinning(extra: ort.InferenceSession.SessionOptions['extra']): Record<string, unknown> {
+  const given = (extra ?? {}) as Record<string, unknown>;
+  const session = (given['session'] ?? {}) as Record<string, unknown>;
+  const intraOp = (session['intra_op'] ?? {}) as Record<string, unknown>;
+  return {
+    ...given,
+    session: { ...session, intra_op: { allow_spinning: '0', ...intraOp } },
+  };
 }
 
 function describeSession(session: ort.InferenceSession, path: string, kind: GraphKind): LoadedSession {

@@ -17,11 +17,35 @@ const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 function startWorker(spec: PairModelSpec): Worker {
   // Workers inherit the parent's Node flags; `--input-type` (set by `node -e` scripts) is refused for a file.
-  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+  let execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+  for (;;) {
+    try {
+      return newWorker(spec, execArgv);
+    } catch (error) {
+      // Per-process flags such as --expose-gc are refused for a thread: drop the ones Node names and retry.
+      const refused = refusedFlags(error);
+      const kept = execArgv.filter((flag) => !refused.some((r) => flag === r || flag.startsWith(`${r}=`)));
+      if (refused.length === 0 || kept.length === execArgv.length) throw error;
+      execArgv = kept;
+    }
+  }
+}
+
+function newWorker(spec: PairModelSpec, execArgv: string[]): Worker {
   if (!RUNNING_FROM_SOURCE) return new Worker(new URL('./worker.js', import.meta.url), { workerData: spec, execArgv });
   const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
   return new Worker(bootstrap, { eval: true, workerData: spec, execArgv });
+}
+
+/** The flags an ERR_WORKER_INVALID_EXEC_ARGV error lists ("...invalid execArgv flags: --a, --b"). */
+function refusedFlags(error: unknown): string[] {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return [];
+  const list = /flags: (.*)$/.exec((error as Error).message)?.[1] ?? '';
+  return list
+    .split(',')
+    .map((flag) => flag.trim())
+    .filter((flag) => flag.startsWith('-'));
 }
 
 /**

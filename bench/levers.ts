@@ -1,0 +1,230 @@
+// Each optimisation lever measured on its own, alternating rounds in one invocation. Writes
+// bench/results/levers.{json,md}. Usage: tsx bench/levers.ts [--rounds 3] [--threads 2] [--quick]
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import type { CrossEncoder as CrossEncoderType } from '../src/scoring/cross-encoder.js';
+import { buildFeeds, planBatches, type FeedLayout } from '../src/tokenize/batches.js';
+import type { AssembledPair } from '../src/tokenize/pair-template.js';
+import { PairTokenizer } from '../src/tokenize/tokenizer.js';
+import { median } from './metrics.js';
+import { modelDir, onnxFile, type Variant } from './runners.js';
+import { buildWorkloads, ROOT, type WorkItem } from './workloads.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(args.rounds);
+const threads = Number(args.threads);
+const lib = (await import(join(ROOT, 'dist', 'index.js'))) as { CrossEncoder: typeof CrossEncoderType };
+
+interface Row {
+  lever: string;
+  setting: string;
+  model: string;
+  scope: string;
+  medianMs: number;
+  pairsPerSec: number;
+}
+const rows: Row[] = [];
+const log = (m: string) => process.stderr.write(`[levers] ${m}\n`);
+
+/** Runs `candidates` in alternating rounds and records the median time of each. */
+async function alternate(
+  lever: string,
+  model: string,
+  scope: string,
+  pairs: number,
+  candidates: Record<string, () => Promise<void>>,
+): Promise<void> {
+  const times = new Map<string, number[]>();
+  const names = Object.keys(candidates);
+  for (const name of names) await (candidates[name] as () => Promise<void>)();
+  for (let round = 0; round < rounds; round++) {
+    const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)];
+    for (const name of order) {
+      const t = performance.now();
+      await (candidates[name] as () => Promise<void>)();
+      times.set(name, [...(times.get(name) ?? []), performance.now() - t]);
+    }
+  }
+  for (const name of names) {
+    const ms = median(times.get(name) as number[]);
+    rows.push({ lever, setting: name, model, scope, medianMs: ms, pairsPerSec: pairs / (ms / 1000) });
+    log(`${lever} ${model} ${name}: ${ms.toFixed(1)} ms`);
+  }
+}
+
+const workloads = await buildWorkloads(
+  { dl19Queries: 12, candidates: [], lengths: [], sweepCalls: 1 },
+  modelDir('minilm'),
+);
+const dl19 = (workloads[0] as { items: WorkItem[] }).items;
+const configs: { model: string; variant: Variant; items: WorkItem[] }[] = [
+  { model: 'tiny', variant: 'fp32', items: dl19.slice(0, args.quick ? 2 : 6) },
+  { model: 'minilm', variant: 'int8', items: dl19.slice(0, 1) },
+];
+
+for (const { model, variant, items } of configs) {
+  const pairs = items.reduce((n, it) => n + it.passages.length, 0);
+  const label = `${model} ${variant}`;
+  const rerankAll = (m: CrossEncoderType) => async () => {
+    for (const it of items) await m.rank(it.query, it.passages);
+  };
+
+  // End to end through the library: spinning, threads, worker.
+  const open = (options: Record<string, unknown>) =>
+    lib.CrossEncoder.load(modelDir(model), { variant, activation: 'none', ...options });
+  const e2e: Record<string, CrossEncoderType> = {
+    'spinning off, 2 threads (new default)': await open({ threads }),
+    'spinning on (ORT default)': await open({
+      threads,
+      ortOptions: { extra: { session: { intra_op: { allow_spinning: '1' } } } },
+    }),
+    '1 thread': await open({ threads: 1 }),
+    'threads unset (ORT default: physical cores)': await open({}),
+    'inline (worker: false)': await open({ threads, worker: false }),
+  };
+  await alternate(
+    'session and backend (end to end)',
+    label,
+    `${pairs} DL19 pairs`,
+    pairs,
+    Object.fromEntries(Object.entries(e2e).map(([k, m]) => [k, rerankAll(m)])),
+  );
+  for (const m of Object.values(e2e)) await m.dispose();
+
+  // Raw session options on pre-built feeds (inference alone).
+  const dir = modelDir(model);
+  const tokenizer = await PairTokenizer.fromFiles({
+    tokenizerJson: join(dir, 'tokenizer.json'),
+    tokenizerConfig: join(dir, 'tokenizer_config.json'),
+  });
+  const layout: FeedLayout = { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  const feeds = items.flatMap((it) => {
+    const enc = it.passages.map((p) => tokenizer.encodePair(it.query, p, 512, 'longest_first'));
+    return planBatches(
+      enc.map((e) => e.ids.length),
+      32,
+    ).map((b) => buildFeeds(enc, b, layout));
+  });
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+  const sessionOptions: Record<string, ort.InferenceSession.SessionOptions> = {
+    'graph all, arena on (default)': base,
+    'graph extended': { ...base, graphOptimizationLevel: 'extended' },
+    'graph basic': { ...base, graphOptimizationLevel: 'basic' },
+    'memory arena off': { ...base, enableCpuMemArena: false },
+    'executionMode parallel': { ...base, executionMode: 'parallel' },
+  };
+  const sessions: Record<string, ort.InferenceSession> = {};
+  for (const [k, o] of Object.entries(sessionOptions)) {
+    sessions[k] = await ort.InferenceSession.create(join(dir, onnxFile(variant)), o);
+  }
+  await alternate(
+    'session options (session.run only)',
+    label,
+    `${pairs} DL19 pairs`,
+    pairs,
+    Object.fromEntries(
+      Object.entries(sessions).map(([k, s]) => [
+        k,
+        async () => {
+          for (const f of feeds) await s.run(f);
+        },
+      ]),
+    ),
+  );
+  for (const s of Object.values(sessions)) await s.release();
+}
+
+// CPU-side pieces. Tokenizing the query once per call instead of once per pair: the query's share of pair
+// tokenization is what a memo could save. Int64 feeds written as int32 words into a BigInt64Array buffer instead
+// of one BigInt per element (the engine's layout). Neither paid (see the notes), so neither is in src/.
+{
+  const dir = modelDir('tiny');
+  const files = { tokenizerJson: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
+  const tokenizer = await PairTokenizer.fromFiles(files);
+  const items = dl19.slice(0, 6);
+  const pairs = items.reduce((n, it) => n + it.passages.length, 0);
+  await alternate('tokenizer', 'any (WordPiece)', `${pairs} DL19 pairs`, pairs, {
+    'encodePair for every pair (engine)': async () => {
+      for (const it of items) for (const p of it.passages) tokenizer.encodePair(it.query, p, 512, 'longest_first');
+    },
+    'query alone, once per pair (what a query memo saves)': async () => {
+      for (const it of items) for (let i = 0; i < it.passages.length; i++) tokenizer.encodeText(it.query, 510);
+    },
+  });
+  const encoded: AssembledPair[] = [];
+  for (const it of items)
+    for (const p of it.passages) encoded.push(tokenizer.encodePair(it.query, p, 512, 'longest_first'));
+  const batches = planBatches(
+    encoded.map((e) => e.ids.length),
+    32,
+  );
+  const layout: FeedLayout = { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  await alternate('int64 feed layout', 'any', `${pairs} pairs, batches of 32`, pairs, {
+    'one BigInt per element (engine)': async () => {
+      for (const b of batches) buildFeeds(encoded, b, layout);
+    },
+    'int32 words into a BigInt64Array buffer': async () => {
+      for (const b of batches) feedsFromWords(encoded, b);
+    },
+  });
+}
+
+/** The alternative int64 layout: each value in the low word of a little-endian 64-bit slot. */
+function feedsFromWords(pairs: readonly AssembledPair[], batch: readonly number[]): Record<string, ort.Tensor> {
+  let width = 0;
+  for (const i of batch) width = Math.max(width, (pairs[i] as AssembledPair).ids.length);
+  const words = () => new Int32Array(batch.length * width * 2);
+  const ids = words();
+  const mask = words();
+  const types = words();
+  batch.forEach((pairIndex, row) => {
+    const pair = pairs[pairIndex] as AssembledPair;
+    for (let t = 0; t < pair.ids.length; t++) {
+      const k = (row * width + t) * 2;
+      ids[k] = pair.ids[t] as number;
+      mask[k] = 1;
+      types[k] = pair.typeIds[t] as number;
+    }
+  });
+  const dims = [batch.length, width];
+  return {
+    input_ids: new ort.Tensor('int64', new BigInt64Array(ids.buffer), dims),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(mask.buffer), dims),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(types.buffer), dims),
+  };
+}
+
+const out = join(ROOT, 'bench', 'results');
+await mkdir(out, { recursive: true });
+const meta = { date: new Date().toISOString(), threads, rounds, loadAverage: os.loadavg() };
+await writeFile(join(out, 'levers.json'), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
+const md = [
+  '## Levers, one at a time',
+  '',
+  `Measured by \`tsx bench/levers.ts\` (${rounds} alternating rounds, medians, ${threads} threads; load average at the end ` +
+    `${meta.loadAverage.map((l) => l.toFixed(2)).join('/')}). Time per setting; lower is better.`,
+  '',
+  '| lever | model | workload | setting | median ms | pairs/s |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${r.lever} | ${r.model} | ${r.scope} | ${r.setting} | ${r.medianMs.toFixed(1)} | ${r.pairsPerSec.toFixed(0)} |`,
+  ),
+  '',
+].join('\n');
+await writeFile(join(out, 'levers.md'), md);
+console.log(md);
