@@ -41,6 +41,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 CROSS_ENCODERS = ("tiny", "tiny-2label", "tiny-no-token-types", "minilm")
 BI_ENCODER = "all-MiniLM-L6-v2"
 ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,)
+# The fine-tuned reranker: trained (about 25 min on 2 cores), so only built on request
+# (`--only trained`, alias `npm run models:trained`), never by default.
+TRAINED = "ce-minilm-l6-dl21"
+TRAINING_DATA = ("trec-dl-2021-passage", "cranfield")
 
 
 def _hash_files(paths, extra: str = "") -> str:
@@ -60,6 +64,32 @@ def golden_hash(data_dir: Path) -> str:
 
     data_sig = ";".join(f"{p.relative_to(data_dir)}:{p.stat().st_size}" for p in data_files(data_dir))
     return _hash_files([TOOLS / "golden.py", TOOLS / "pairs.py"], extra=model_hash() + "|" + data_sig)
+
+
+def trained_hash(data_dir: Path) -> str:
+    files = [p for d in TRAINING_DATA for p in sorted((data_dir / d).rglob("*")) if p.is_file()]
+    data_sig = ";".join(f"{p.relative_to(data_dir)}:{p.stat().st_size}" for p in files)
+    scripts = [TOOLS / "train_cross_encoder.py", TOOLS / "ir_data.py", TOOLS / "export_onnx.py", TOOLS / "requirements.txt"]
+    return _hash_files(scripts, extra=data_sig)
+
+
+def build_trained(out: Path, data_dir: Path, force: bool, log) -> None:
+    target = out / TRAINED
+    stamp = trained_hash(data_dir)
+    if not force and is_current(target, stamp):
+        log(f"models/{TRAINED}: up to date")
+        return
+    missing = [d for d in TRAINING_DATA if not (data_dir / d).is_dir()]
+    if missing:
+        raise SystemExit(f"training data not found under {data_dir}: {', '.join(missing)} (pass --data DIR)")
+    import train_cross_encoder
+
+    t = time.time()
+    log(f"models/{TRAINED}: training (log below; about 25 min on 2 cores)")
+    code = train_cross_encoder.main(["--data", str(data_dir), "--out", str(target), "--stamp", stamp])
+    if code:
+        raise SystemExit(code)
+    log(f"models/{TRAINED}: done in {(time.time() - t) / 60:.1f} min")
 
 
 def is_current(folder: Path, stamp: str) -> bool:
@@ -237,7 +267,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="models", help="output folder (default: models)")
     ap.add_argument("--data", default="../shared/data", help="BEIR-layout data folder (default: ../shared/data)")
     ap.add_argument("--force", action="store_true", help="rebuild even when stamps match")
-    ap.add_argument("--only", nargs="+", choices=ALL_MODELS + ("golden",), help="build only these outputs")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=ALL_MODELS + ("golden", "trained"),
+        help="build only these outputs ('trained' fine-tunes models/%s; it is never built by default)" % TRAINED,
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out).resolve()
@@ -292,6 +327,9 @@ def main(argv=None) -> int:
                 build_golden(out, data_dir, tmp, log)
                 (tmp / STAMP).write_text(g_stamp + "\n")
             log(f"models/golden: done in {time.time() - t:.1f}s")
+
+    if "trained" in wanted:
+        build_trained(out, data_dir, args.force, log)
 
     log(f"models: ready in {out} ({time.time() - t_all:.1f}s)")
     return 0

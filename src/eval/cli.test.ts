@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+
 import type { Scorer } from '../scoring/scorer.js';
-import { HELP, runCli } from './cli.js';
+import { formatRun, HELP, runCli } from './cli.js';
 import { createProgress } from './progress.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eval-cli-'));
@@ -45,20 +47,51 @@ const overlap: Scorer = {
   },
 };
 
+// Bag-of-words vectors over the toy vocabulary: a deterministic stand-in for a bi-encoder.
+const WORDS = ['red', 'apples', 'green', 'pears', 'blue', 'sky'];
+function toyEmbeddings(): EmbeddingsInterface & { dispose(): Promise<void>; disposed: number } {
+  const vec = (t: string) => WORDS.map((w) => (t.split(' ').includes(w) ? 1 : 0));
+  return {
+    disposed: 0,
+    async embedDocuments(texts) {
+      return texts.map(vec);
+    },
+    async embedQuery(text) {
+      return vec(text);
+    },
+    async dispose() {
+      this.disposed++;
+    },
+  };
+}
+
 async function run(argv: string[], scorer: Scorer = overlap) {
   const out = capture();
   const err = capture();
   const loaded: string[] = [];
+  const variants: string[] = [];
+  const encoders: string[] = [];
   let disposed = 0;
   const code = await runCli(argv, {
-    loadScorer: async (model) => {
+    loadScorer: async (model, { variant }) => {
       loaded.push(model);
+      variants.push(variant);
       return { ...scorer, rank: scorer.rank, score: scorer.score, dispose: async () => void disposed++ };
+    },
+    loadEmbeddings: async (model, { variant }) => {
+      encoders.push(`${model}:${variant}`);
+      const e = toyEmbeddings();
+      const dispose = e.dispose.bind(e);
+      e.dispose = async () => {
+        disposed++;
+        await dispose();
+      };
+      return e;
     },
     stdout: out.stream,
     stderr: err.stream,
   });
-  return { code, stdout: out.text(), stderr: err.text(), loaded, disposed: () => disposed };
+  return { code, stdout: out.text(), stderr: err.text(), loaded, variants, encoders, disposed: () => disposed };
 }
 
 describe('runCli', () => {
@@ -80,7 +113,9 @@ describe('runCli', () => {
     [['eval', '--data', data, '--relevance-threshold', 'two'], /--relevance-threshold must be a number/],
     [['eval', '--data', data, '--run', 'nope'], /--run: no file "nope" \(runs in .*: first\.top100\.trec\)/],
     [['eval', '--data', data, '--run', 'first', '--first-stage', 'bm25'], /either --run or --first-stage/],
-    [['eval', '--data', data, '--first-stage', 'dense'], /dense is not available yet/],
+    [['eval', '--data', data, '--first-stage', 'sparse'], /--first-stage must be bm25 or dense/],
+    [['eval', '--data', data, '--reranker', 'llm'], /--reranker must be cross-encoder or bi-encoder/],
+    [['eval', '--data', data, '--variant', 'fp16'], /--variant must be fp32 or int8/],
     [['eval', '--data', data, '--wat'], /Unknown option '--wat'/],
   ])('exits 2 on %j', async (argv, message) => {
     const r = await run(argv as string[]);
@@ -115,6 +150,68 @@ describe('runCli', () => {
     expect(r.stdout).toMatch(/first stage: bm25/);
     expect(r.stdout).not.toMatch(/reranked/);
     expect(r.stderr).toMatch(/ships first-stage runs/);
+  });
+
+  it('retrieves with the dense first stage, caches the corpus vectors and saves the run', async () => {
+    const cacheDir = join(root, 'vectors');
+    const saved = join(root, 'dense.trec');
+    const json = join(root, 'dense.json');
+    const argv = ['eval', '--data', data, '--first-stage', 'dense', '--cache-dir', cacheDir, '--save-run', saved];
+    const r = await run([...argv, '--json', json, '--embedding-model', 'enc']);
+    expect(r.code).toBe(0);
+    expect(r.encoders).toEqual(['enc:fp32']);
+    expect(r.disposed()).toBe(1);
+    expect(r.stderr).toMatch(/embedding the corpus; caching vectors/);
+    expect(r.stderr).toMatch(/embedding corpus 100% 3\/3/);
+    expect(r.stdout).toMatch(/first stage\s+1\.0000\s+1\.0000\s+1\.0000/);
+    const lines = readFileSync(saved, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^q1 Q0 d2 1 (1|0\.9999\d*) first-stage$/);
+    expect(lines).toHaveLength(6);
+    const record = JSON.parse(readFileSync(json, 'utf8'));
+    expect(record.embeddingModel).toBe('enc');
+    expect(record.candidates).toBeUndefined();
+    const again = await run([...argv, '--embedding-model', 'enc']);
+    expect(again.stderr).toMatch(/using cached vectors/);
+  });
+
+  it('reranks with the bi-encoder and passes --variant to the cross-encoder', async () => {
+    const bi = await run(['eval', '--data', data, '--run', 'first', '--reranker', 'bi-encoder', '--model', 'enc']);
+    expect(bi.code).toBe(0);
+    expect(bi.loaded).toEqual([]);
+    expect(bi.encoders).toEqual(['enc:fp32']);
+    expect(bi.disposed()).toBe(1);
+    expect(bi.stdout).toMatch(/reranked top 100 with bi-encoder enc \(cosine, fp32\)/);
+    expect(bi.stdout).toMatch(/reranked\s+1\.0000\s+1\.0000\s+1\.0000/);
+    const ce = await run(['eval', '--data', data, '--run', 'first', '--model', 'm', '--variant', 'int8']);
+    expect(ce.code).toBe(0);
+    expect(ce.variants).toEqual(['int8']);
+    expect(ce.stdout).toMatch(/with m \(int8\)/);
+  });
+
+  it('exits 1 for dense retrieval when the host cannot load a bi-encoder', async () => {
+    const err = capture();
+    const code = await runCli(['eval', '--data', data, '--first-stage', 'dense'], {
+      loadScorer: async () => overlap,
+      stdout: capture().stream,
+      stderr: err.stream,
+    });
+    expect(code).toBe(1);
+    expect(err.text()).toMatch(/cannot load a bi-encoder/);
+  });
+
+  it('formats a TREC run', () => {
+    expect(
+      formatRun(
+        {
+          q: [
+            { id: 'a', score: 2 },
+            { id: 'b', score: 1 },
+          ],
+        },
+        1,
+      ),
+    ).toBe('q Q0 a 1 2 first-stage\n');
+    expect(formatRun({}, 5)).toBe('');
   });
 
   it('exits 1 when the model fails to load or the data is malformed', async () => {

@@ -7,15 +7,29 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+
 import type { Scorer } from '../scoring/scorer.js';
 import { defaultRelevanceThreshold, listRuns, loadDataset, readTrecRun } from './datasets.js';
+import { BiEncoderScorer, denseFirstStage } from './dense.js';
 import { evaluateReranking, type FirstStage, type RerankingReport } from './evaluate.js';
 import { createProgress, type ProgressStream } from './progress.js';
 
+/** Weights a model runs with: `onnx/model.onnx` or `onnx/model_quantized.onnx`. */
+export type CliVariant = 'fp32' | 'int8';
+
+/** Embeddings the CLI can free when done (`OnnxEmbeddings` has `dispose`). */
+export type CliEmbeddings = EmbeddingsInterface & { dispose?(): Promise<void> };
+
+/** The bi-encoder used by `--first-stage dense` and `--reranker bi-encoder` when none is named. */
+export const DEFAULT_EVAL_EMBEDDING_MODEL = 'models/all-MiniLM-L6-v2';
+
 /** What {@link runCli} needs from its host. */
 export interface CliDeps {
-  /** Loads a model from a folder or hub id, e.g. `CrossEncoder.load`. */
-  loadScorer(model: string): Promise<Scorer & { dispose?(): Promise<void> }>;
+  /** Loads a cross-encoder from a folder or hub id, e.g. `CrossEncoder.load(model, { variant })`. */
+  loadScorer(model: string, options: { variant: CliVariant }): Promise<Scorer & { dispose?(): Promise<void> }>;
+  /** Loads a bi-encoder, e.g. `new OnnxEmbeddings({ model, variant })`; needed by dense retrieval and bi-encoder reranking. */
+  loadEmbeddings?(model: string, options: { variant: CliVariant }): Promise<CliEmbeddings>;
   stdout: ProgressStream;
   stderr: ProgressStream;
 }
@@ -29,8 +43,18 @@ Options:
   --data <dir>                 BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
   --run <file|name>            TREC run to rerank: a path, or a name under <dir>/runs
                                (e.g. "bm25" for runs/bm25.top100.trec)
-  --first-stage bm25           BM25 (k1=0.9, b=0.4) over corpus.jsonl; the default without --run
-  --model <dir|hub id>         cross-encoder to rerank with; omit to measure the first stage only
+  --first-stage bm25|dense     bm25: BM25 (k1=0.9, b=0.4) over corpus.jsonl, the default without --run;
+                               dense: cosine nearest neighbours of the --embedding-model vectors in a
+                               LangChain MemoryVectorStore (corpus vectors cached under --cache-dir)
+  --model <dir|hub id>         model to rerank with; omit to measure the first stage only
+  --reranker <kind>            cross-encoder (default): score (query, passage) pairs with --model;
+                               bi-encoder: cosine of bi-encoder embeddings (--model, default
+                               the --embedding-model)
+  --variant fp32|int8          weights of the reranking model: onnx/model.onnx or
+                               onnx/model_quantized.onnx (default fp32)
+  --embedding-model <dir|id>   bi-encoder for dense retrieval (default ${DEFAULT_EVAL_EMBEDDING_MODEL})
+  --cache-dir <dir>            where corpus vectors are cached (default .cache/embeddings)
+  --save-run <file>            write the first-stage candidates (top --top-k) as a TREC run
   --top-k <n>                  candidates reranked per query (default 100)
   --split <name>               qrels split (default test)
   --relevance-threshold <n>    minimum judgment counted relevant by MRR and Recall
@@ -49,6 +73,11 @@ const OPTIONS = {
   run: { type: 'string' },
   'first-stage': { type: 'string' },
   model: { type: 'string' },
+  reranker: { type: 'string' },
+  variant: { type: 'string' },
+  'embedding-model': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'save-run': { type: 'string' },
   'top-k': { type: 'string' },
   split: { type: 'string' },
   'relevance-threshold': { type: 'string' },
@@ -73,16 +102,40 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   }
 
   let scorer: Awaited<ReturnType<CliDeps['loadScorer']>> | undefined;
+  let embeddings: CliEmbeddings | undefined;
   try {
+    const needsEmbeddings = args.firstStage === 'dense' || (args.reranker === 'bi-encoder' && !args.model);
+    if ((needsEmbeddings || args.reranker === 'bi-encoder') && !deps.loadEmbeddings)
+      throw new Error('this host cannot load a bi-encoder (no loadEmbeddings)');
     const dataset = await loadDataset(args.data, { split: args.split });
     let firstStage: FirstStage = 'bm25';
     if (args.run) firstStage = await readTrecRun(args.run);
     else if (listRuns(args.data).length > 0) {
       deps.stderr.write(
-        `note: ${dataset.name} ships first-stage runs; its corpus may be a subset, so BM25 over it is not comparable to published numbers (pass --run).\n`,
+        `note: ${dataset.name} ships first-stage runs; its corpus may be a subset, so ${args.firstStage === 'dense' ? 'dense retrieval' : 'BM25'} over it is not comparable to published numbers (pass --run).\n`,
       );
     }
-    if (args.model) scorer = await deps.loadScorer(args.model);
+    if (needsEmbeddings) embeddings = await deps.loadEmbeddings!(args.embeddingModel, { variant: 'fp32' });
+    if (args.firstStage === 'dense') {
+      let embedBar: ReturnType<typeof createProgress> | undefined;
+      firstStage = await denseFirstStage(dataset, {
+        embeddings: embeddings!,
+        modelId: `${resolveIfLocal(args.embeddingModel)}#fp32`,
+        cacheDir: args.cacheDir,
+        onCache: ({ hit, file }) =>
+          deps.stderr.write(`${hit ? 'using cached' : 'embedding the corpus; caching'} vectors: ${file}\n`),
+        onProgress: (done, total) => {
+          embedBar ??= createProgress('embedding corpus', total, deps.stderr);
+          embedBar.update(done);
+        },
+      });
+      embedBar?.finish();
+    }
+    if (args.reranker === 'bi-encoder') {
+      const encoder = args.model ? await deps.loadEmbeddings!(args.model, { variant: args.variant }) : embeddings!;
+      scorer = new BiEncoderScorer(encoder);
+      if (encoder === embeddings) embeddings = undefined; // the scorer frees it
+    } else if (args.model) scorer = await deps.loadScorer(args.model, { variant: args.variant });
     let bar: ReturnType<typeof createProgress> | undefined;
     const report = await evaluateReranking({
       dataset,
@@ -91,6 +144,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       topK: args.topK,
       relevanceThreshold: args.relevanceThreshold,
       maxQueries: args.maxQueries,
+      keepCandidates: args.saveRun !== undefined,
       onProgress: scorer
         ? (done, total) => {
             bar ??= createProgress('reranking', total, deps.stderr);
@@ -99,13 +153,23 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         : undefined,
     });
     bar?.finish();
-    deps.stdout.write(formatReport(report, { run: args.run, model: args.model }));
+    if (args.firstStage === 'dense') report.settings.firstStage = `dense ${args.embeddingModel}`;
+    const modelName = describeModel(args);
+    deps.stdout.write(formatReport(report, { run: args.run, model: modelName }));
+    if (args.saveRun) {
+      await writeFile(args.saveRun, formatRun(report.candidates ?? {}, args.topK));
+      deps.stderr.write(`wrote ${args.saveRun}\n`);
+    }
     if (args.json) {
+      const { candidates: _candidates, ...rest } = report;
       const record = {
         tool: 'langchain-cross-encoder eval',
         run: args.run ?? null,
         model: args.model ?? null,
-        ...report,
+        reranker: scorer ? args.reranker : null,
+        variant: scorer ? args.variant : null,
+        embeddingModel: args.firstStage === 'dense' || needsEmbeddings ? args.embeddingModel : null,
+        ...rest,
       };
       await writeFile(args.json, `${JSON.stringify(record, null, 2)}\n`);
       deps.stderr.write(`wrote ${args.json}\n`);
@@ -116,13 +180,39 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     return 1;
   } finally {
     await scorer?.dispose?.();
+    await embeddings?.dispose?.();
   }
+}
+
+function describeModel(args: CliArgs): string | undefined {
+  if (args.reranker === 'bi-encoder')
+    return `bi-encoder ${args.model ?? args.embeddingModel} (cosine, ${args.variant})`;
+  return args.model ? `${args.model} (${args.variant})` : undefined;
+}
+
+/** A local folder given relatively is keyed by its absolute path; hub ids stay as they are. */
+function resolveIfLocal(model: string): string {
+  return existsSync(model) ? resolve(model) : model;
+}
+
+/** First-stage candidates as a TREC run (`qid Q0 docid rank score tag`), best first. */
+export function formatRun(candidates: Record<string, { id: string; score: number }[]>, depth: number): string {
+  const lines: string[] = [];
+  for (const [qid, docs] of Object.entries(candidates))
+    docs.slice(0, depth).forEach((d, i) => lines.push(`${qid} Q0 ${d.id} ${i + 1} ${d.score} first-stage`));
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 interface CliArgs {
   data: string;
   run?: string;
   model?: string;
+  firstStage: 'bm25' | 'dense' | 'run';
+  reranker: 'cross-encoder' | 'bi-encoder';
+  variant: CliVariant;
+  embeddingModel: string;
+  cacheDir: string;
+  saveRun?: string;
   split: string;
   topK: number;
   relevanceThreshold?: number;
@@ -148,18 +238,24 @@ function parseCli(argv: string[]): CliArgs | 'help' {
   if (values.run !== undefined && values['first-stage'] !== undefined)
     throw new UsageError('give either --run or --first-stage, not both');
   const stage = values['first-stage'];
-  if (stage !== undefined && stage !== 'bm25') {
-    // Dense retrieval is planned: it will plug in as a FirstStageFunction (see evaluate.ts).
-    throw new UsageError(
-      stage === 'dense'
-        ? '--first-stage dense is not available yet; use bm25 or --run'
-        : `--first-stage must be bm25, got "${stage}"`,
-    );
-  }
+  if (stage !== undefined && stage !== 'bm25' && stage !== 'dense')
+    throw new UsageError(`--first-stage must be bm25 or dense, got "${stage}"`);
+  const reranker = values.reranker ?? 'cross-encoder';
+  if (reranker !== 'cross-encoder' && reranker !== 'bi-encoder')
+    throw new UsageError(`--reranker must be cross-encoder or bi-encoder, got "${reranker}"`);
+  const variant = values.variant ?? 'fp32';
+  if (variant !== 'fp32' && variant !== 'int8')
+    throw new UsageError(`--variant must be fp32 or int8, got "${variant}"`);
   return {
     data,
     run: values.run === undefined ? undefined : resolveRun(data, values.run),
     model: values.model,
+    firstStage: values.run !== undefined ? 'run' : (stage ?? 'bm25'),
+    reranker,
+    variant,
+    embeddingModel: values['embedding-model'] ?? DEFAULT_EVAL_EMBEDDING_MODEL,
+    cacheDir: resolve(values['cache-dir'] ?? join('.cache', 'embeddings')),
+    saveRun: values['save-run'],
     split: values.split ?? 'test',
     topK: values['top-k'] === undefined ? 100 : integer('--top-k', values['top-k']),
     relevanceThreshold:

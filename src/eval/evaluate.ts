@@ -49,6 +49,8 @@ export interface EvaluateRerankingOptions {
   signal?: AbortSignal;
   /** Called after each query is done. */
   onProgress?: (done: number, total: number) => void;
+  /** Keep each query's first-stage candidates (trec_eval order, with scores) in the report. @default false */
+  keepCandidates?: boolean;
 }
 
 /** Measures of one stage. */
@@ -77,6 +79,8 @@ export interface RerankingReport {
   missingFromCorpus: { candidates: number; queries: number };
   firstStage: StageReport;
   reranked?: StageReport;
+  /** With `keepCandidates`: query id → first-stage candidates in trec_eval order. */
+  candidates?: Record<string, ScoredDoc[]>;
   timings: { firstStageMs: number; rerankMs: number; totalMs: number; pairs: number };
 }
 
@@ -106,11 +110,19 @@ export async function evaluateReranking(options: EvaluateRerankingOptions): Prom
   let t = performance.now();
   const retrieve = firstStageRetriever(options.firstStage, dataset, options.bm25);
   const firstStage = new Map<string, string[]>();
+  const candidates: Record<string, ScoredDoc[]> = {};
   const noCandidates: string[] = [];
   for (const qid of queries) {
     const docs = await retrieve({ id: qid, text: dataset.queries.get(qid)! }, depth);
     if (docs === undefined || docs.length === 0) noCandidates.push(qid);
-    else firstStage.set(qid, trecRanking(docs, qid));
+    else {
+      const ranking = trecRanking(docs, qid);
+      firstStage.set(qid, ranking);
+      if (options.keepCandidates) {
+        const score = new Map(docs.map((d) => [d.id, d.score]));
+        candidates[qid] = ranking.map((id) => ({ id, score: score.get(id)! }));
+      }
+    }
   }
   queries = queries.filter((q) => firstStage.has(q));
   if (queries.length === 0)
@@ -178,6 +190,7 @@ export async function evaluateReranking(options: EvaluateRerankingOptions): Prom
     missingFromCorpus: { candidates: missing, queries: queriesWithMissing.size },
     firstStage: stageReport(first),
     ...(reranked ? { reranked: stageReport(reranked) } : {}),
+    ...(options.keepCandidates ? { candidates } : {}),
     timings: { firstStageMs, rerankMs, totalMs: performance.now() - started, pairs },
   };
 }

