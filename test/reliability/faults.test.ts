@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortError,
   CacheError,
@@ -12,6 +12,7 @@ import {
   ModelNotFoundError,
   OfflineError,
 } from '../../src/index.js';
+import { isolateHubEnv } from '../helpers/hub-env.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { copyModel, MODELS_DIR, modelDir } from '../helpers/models.js';
 
@@ -80,14 +81,10 @@ afterAll(async () => {
   await hub.close();
   await rm(scratch, { recursive: true, force: true });
 });
+isolateHubEnv();
 beforeEach(async () => {
   hub.reset();
   cacheDir = await mkdtemp(join(scratch, 'cache-'));
-  for (const name of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_ENDPOINT', 'LANGCHAIN_CROSS_ENCODER_CACHE'])
-    vi.stubEnv(name, '');
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
 });
 
 describe('broken files in a local model folder', () => {

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CrossEncoder,
   DownloadError,
@@ -9,6 +9,7 @@ import {
   ModelFormatError,
   ModelNotFoundError,
 } from '../../src/index.js';
+import { isolateHubEnv } from '../helpers/hub-env.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { copyModel, modelDir } from '../helpers/models.js';
 import { FLOAT, pairGraph } from './helpers/onnx-proto.js';
@@ -63,14 +64,10 @@ afterAll(async () => {
   await hub.close();
   await rm(scratch, { recursive: true, force: true });
 });
+isolateHubEnv();
 beforeEach(async () => {
   hub.reset();
   cacheDir = await mkdtemp(join(scratch, 'cache-'));
-  for (const name of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_ENDPOINT', 'LANGCHAIN_CROSS_ENCODER_CACHE'])
-    vi.stubEnv(name, '');
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
 });
 
 describe('hub ids, revisions and file paths stay inside the cache', () => {
