@@ -31,7 +31,10 @@ export const modelDir = (model: string) => join(ROOT, 'models', model);
 export const onnxFile = (variant: Variant) => (variant === 'int8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx');
 
 /** The library as users get it: the built package (dist/), CrossEncoderReranker over a shared CrossEncoder. */
-export async function openOurs(config: RunnerConfig, options: { worker?: boolean } = {}): Promise<Runner> {
+export async function openOurs(
+  config: RunnerConfig,
+  options: { worker?: boolean; workerNice?: number } = {},
+): Promise<Runner> {
   const lib = (await import(join(ROOT, 'dist', 'index.js'))) as {
     CrossEncoder: typeof CrossEncoderType;
     CrossEncoderReranker: typeof RerankerType;
@@ -42,6 +45,7 @@ export async function openOurs(config: RunnerConfig, options: { worker?: boolean
     batchSize: config.batchSize,
     activation: 'none',
     worker: options.worker ?? true,
+    ...(options.workerNice === undefined ? {} : { workerNice: options.workerNice }),
   });
   const reranker = new lib.CrossEncoderReranker({ model, topN: 100_000 });
   return {

@@ -4,7 +4,7 @@ import type { TextPair } from '../scoring/scorer.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
 import type { PairModelInfo, PairModelSpec } from './pair-model.js';
-import type { FromWorker, ToWorker } from './worker-protocol.js';
+import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -15,12 +15,12 @@ interface Pending {
 // loader, registered inside the new thread, since workers do not inherit the parent's loaders.
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-function startWorker(spec: PairModelSpec): Worker {
+function startWorker(start: WorkerStart): Worker {
   // Workers inherit the parent's Node flags; `--input-type` (set by `node -e` scripts) is refused for a file.
   let execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
   for (;;) {
     try {
-      return newWorker(spec, execArgv);
+      return newWorker(start, execArgv);
     } catch (error) {
       // Per-process flags such as --expose-gc are refused for a thread: drop the ones Node names and retry.
       const refused = refusedFlags(error);
@@ -31,11 +31,11 @@ function startWorker(spec: PairModelSpec): Worker {
   }
 }
 
-function newWorker(spec: PairModelSpec, execArgv: string[]): Worker {
-  if (!RUNNING_FROM_SOURCE) return new Worker(new URL('./worker.js', import.meta.url), { workerData: spec, execArgv });
+function newWorker(start: WorkerStart, execArgv: string[]): Worker {
+  if (!RUNNING_FROM_SOURCE) return new Worker(new URL('./worker.js', import.meta.url), { workerData: start, execArgv });
   const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: spec, execArgv });
+  return new Worker(bootstrap, { eval: true, workerData: start, execArgv });
 }
 
 /** The flags an ERR_WORKER_INVALID_EXEC_ARGV error lists ("...invalid execArgv flags: --a, --b"). */
@@ -70,8 +70,9 @@ export class WorkerBackend implements ScoringBackend {
     worker.unref();
   }
 
-  static open(spec: PairModelSpec): Promise<WorkerBackend> {
-    const worker = startWorker(spec);
+  /** `nice`: see {@link WorkerStart.nice}. */
+  static open(spec: PairModelSpec, nice = 0): Promise<WorkerBackend> {
+    const worker = startWorker({ spec, nice });
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       const onExit = (code: number) =>

@@ -1,7 +1,14 @@
 import type { WireError } from '../errors.js';
 import type { Activation, TextPair } from '../scoring/scorer.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import type { PairModelInfo } from './pair-model.js';
+import type { PairModelInfo, PairModelSpec } from './pair-model.js';
+
+/** What the scoring worker is started with. */
+export interface WorkerStart {
+  spec: PairModelSpec;
+  /** Linux nice value for the worker and the ONNX Runtime threads it starts; 0 leaves the priority alone. */
+  nice: number;
+}
 
 /** Messages the calling thread sends to the scoring worker. */
 export type ToWorker =

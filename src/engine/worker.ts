@@ -1,8 +1,9 @@
 // The scoring worker: owns one model, answers requests one at a time, so the caller's event loop stays free.
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { AbortError, toWire } from '../errors.js';
-import { PairModel, type PairModelSpec } from './pair-model.js';
-import type { FromWorker, ToWorker } from './worker-protocol.js';
+import { PairModel } from './pair-model.js';
+import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 if (parentPort === null) throw new Error('worker.ts runs only as a worker thread.');
 const port: MessagePort = parentPort;
@@ -50,8 +51,22 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
   }
 }
 
+const start = workerData as WorkerStart;
+
+// Linux keeps a nice value per thread and new threads inherit it, so lowering this thread's priority before the
+// session exists also lowers ONNX Runtime's pool threads, and the caller's event loop wins the CPU whenever it
+// needs it. Elsewhere the call would change the whole process, so it is not made. A caller already running nicer
+// than asked keeps its own value.
+if (start.nice > 0 && process.platform === 'linux') {
+  try {
+    if (getPriority() < start.nice) setPriority(start.nice);
+  } catch {
+    // A sandbox may refuse it; scoring works the same, only without the lower priority.
+  }
+}
+
 try {
-  const model = await PairModel.open(workerData as PairModelSpec);
+  const model = await PairModel.open(start.spec);
   port.on('message', (message: ToWorker) => {
     // Cancels act at once: the request in flight polls the set between batches.
     if (message.type === 'cancel') {

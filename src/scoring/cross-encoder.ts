@@ -24,6 +24,7 @@ import {
   requireQuery,
   requireText,
   validateBatchSize,
+  validateNice,
   validateSignal,
   validateTimeoutMs,
   validateTopK,
@@ -70,7 +71,18 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    * @default true
    */
   worker?: boolean;
+  /**
+   * Linux only: the nice value (0-19) of the worker thread and of the ONNX Runtime threads it starts. A higher value
+   * lets the event loop take the CPU first whenever both want it, which keeps it responsive on a busy machine while
+   * a large rerank runs; the scoring itself is unchanged. 0 keeps the caller's priority. Other systems set
+   * priorities per process, so there it is ignored. No effect with `worker: false`.
+   * @default 10
+   */
+  workerNice?: number;
 }
+
+/** Lower priority than the event loop, yet above batch jobs that run at nice 19. */
+const DEFAULT_WORKER_NICE = 10;
 
 function specFor(
   resolved: ResolvedModel,
@@ -207,9 +219,10 @@ export class CrossEncoder implements Scorer {
       { path: `${onnxFile}_data`, optional: true },
     ];
     const useWorker = options.worker ?? true;
+    const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
     const open = async (resolved: ResolvedModel) => {
       const spec = specFor(resolved, onnxFile, truncation, options);
-      return { spec, backend: useWorker ? await WorkerBackend.open(spec) : await InlineBackend.open(spec) };
+      return { spec, backend: useWorker ? await WorkerBackend.open(spec, nice) : await InlineBackend.open(spec) };
     };
     let resolved = await resolveModelFiles(model, files, options);
     let opened: Awaited<ReturnType<typeof open>>;

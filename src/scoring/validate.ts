@@ -38,6 +38,14 @@ export function validateBatchSize(value: unknown, parameter: string): number {
   return value;
 }
 
+/** A Linux nice value that lowers priority: an integer from 0 to 19. */
+export function validateNice(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 19) {
+    throw new InvalidArgumentError('options.workerNice', `expected an integer from 0 to 19, got ${describe(value)}.`);
+  }
+  return value;
+}
+
 /** `topK` defaults to everything; 0 is allowed and returns nothing. */
 export function validateTopK(value: unknown, available: number): number {
   if (value === undefined) return available;
