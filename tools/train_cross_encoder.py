@@ -1,8 +1,9 @@
 """Fine-tune a cross-encoder from all-MiniLM-L6-v2 and export it to ONNX (fp32 + int8).
 
 Default data: TREC DL 2021 passage (graded NIST judgments, passages from its BM25 and
-BM25+RM3 runs) and Cranfield (graded judgments plus BM25-mined negatives). TREC DL 2019 and
-SciFact are evaluation sets and are never read here.
+BM25+RM3 runs) and Cranfield (graded judgments plus BM25-mined negatives); optionally
+(--pseudo-weight) keyword pseudo-queries drawn from DL21 passages, labelled by the teacher only.
+TREC DL 2019 and SciFact are evaluation sets and are never read here.
 
 Your own data: --pairs FILE with (query, passage, label) rows, TSV (three columns, optional
 header) or JSONL ({"query", "passage", "label"}). Rows are grouped by query; labels are any
@@ -63,6 +64,8 @@ class Query:
     def __init__(self, source: str, qid: str, text: str):
         self.source, self.qid, self.text = source, qid, text
         self.passages: dict[str, float] = {}
+        # Pseudo-queries have no judgments: only the teacher's scores train on them.
+        self.teacher_only = False
 
     def usable(self) -> bool:
         return len(set(self.passages.values())) >= 2
@@ -78,12 +81,15 @@ def load_dl21(data: Path, dev_count: int, seed: int):
     rng = random.Random(seed)
     dev = set(rng.sample(qids, dev_count)) if dev_count > 0 else set()
     train, dev_set = [], []
+    dev_docs: set[str] = set()
     for qid in qids:
         candidates = []
         for run in runs.values():
             candidates += [d for d in run.get(qid, []) if d not in candidates]
         if qid in dev:
             dev_set.append((qid, queries[qid], runs["bm25"].get(qid, []), qrels[qid]))
+            dev_docs.update(candidates)
+            dev_docs.update(qrels[qid])
             continue
         q = Query("dl21", qid, queries[qid])
         # Judged candidates only: DL21 is judged deeply, and an unjudged passage is not
@@ -93,7 +99,7 @@ def load_dl21(data: Path, dev_count: int, seed: int):
                 q.passages[corpus[doc_id]] = float(qrels[qid][doc_id])
         if q.usable():
             train.append(q)
-    return train, dev_set, corpus
+    return train, dev_set, corpus, dev_docs
 
 
 def load_cranfield(data: Path, negatives: int):
@@ -115,6 +121,47 @@ def load_cranfield(data: Path, negatives: int):
         for doc_id in bm25.search(queries[qid], negatives + len(qrels[qid])):
             if doc_id not in qrels[qid] and len(q.passages) < len(qrels[qid]) + negatives:
                 q.passages.setdefault(corpus[doc_id], 0.0)
+        if q.usable():
+            out.append(q)
+    return out
+
+
+def keyword_query(text: str, idf: dict[str, float], rng: random.Random) -> str:
+    """3-6 distinct content words of a passage, drawn with weight idf and kept in passage order."""
+    words = [w for w in ir_data.tokenize(text) if len(w) > 2 and not w.isdigit()]
+    unique = list(dict.fromkeys(words))
+    if len(unique) < 3:
+        return ""
+    k = min(len(unique), rng.randint(3, 6))
+    weights = [idf.get(w, 0.0) + 1e-6 for w in unique]
+    picked: set[str] = set()
+    while len(picked) < k:
+        picked.add(rng.choices(unique, weights=weights)[0])
+    return " ".join(w for w in unique if w in picked)
+
+
+def load_pseudo(corpus: dict[str, str], exclude: set[str], count: int, depth: int, seed: int) -> list[Query]:
+    """Keyword pseudo-queries drawn from DL21 passages, each with its BM25 top-`depth` over the
+    DL21 corpus as candidates. They widen the set of queries the cross-encoder sees beyond the 45
+    judged ones; the bi-encoder teacher labels them. Passages of the dev queries are left out."""
+    docs = {d: t for d, t in corpus.items() if t.strip()}
+    bm25 = ir_data.BM25(docs)
+    rng = random.Random(seed + 1)
+    sources = sorted(d for d in docs if d not in exclude)
+    rng.shuffle(sources)
+    out = []
+    for doc_id in sources:
+        if len(out) >= count:
+            break
+        text = keyword_query(docs[doc_id], bm25.idf, rng)
+        if not text:
+            continue
+        q = Query("pseudo", f"p{doc_id}", text)
+        q.teacher_only = True
+        q.passages[docs[doc_id]] = 1.0
+        for hit in bm25.search(text, depth + 1):
+            if hit != doc_id and len(q.passages) < depth:
+                q.passages.setdefault(docs[hit], 0.0)
         if q.usable():
             out.append(q)
     return out
@@ -195,7 +242,7 @@ def sample_group(q: Query, size: int, rng: random.Random) -> list[tuple[str, flo
     return group
 
 
-def group_loss(logits, labels, teacher, distill: float, teacher_temp: float):
+def group_loss(logits, labels, teacher, distill: float, teacher_temp: float, rank_weight: float = 1.0):
     import torch
 
     gains = torch.pow(2.0, labels) - 1
@@ -203,7 +250,7 @@ def group_loss(logits, labels, teacher, distill: float, teacher_temp: float):
     mask = diff > 0
     weight = (gains[:, None] - gains[None, :]).abs() * mask
     pair = torch.nn.functional.softplus(-(logits[:, None] - logits[None, :]))
-    rank_loss = (pair * weight).sum() / weight.sum().clamp_min(1e-9)
+    rank_loss = rank_weight * (pair * weight).sum() / weight.sum().clamp_min(1e-9)
     if distill <= 0:
         return rank_loss, rank_loss.detach(), torch.zeros(())
     target = torch.softmax(teacher / teacher_temp, dim=0)
@@ -253,11 +300,18 @@ def train(args) -> dict:
     if args.pairs:
         sources["pairs"] = load_pairs(Path(args.pairs))
     else:
-        dl21, dev, corpus = load_dl21(data, args.dev_queries, args.seed)
+        dl21, dev, corpus, dev_docs = load_dl21(data, args.dev_queries, args.seed)
         sources["dl21"] = dl21
         if args.cranfield_weight > 0:
             sources["cranfield"] = load_cranfield(data, args.cranfield_negatives)
-    weights = {"dl21": 1.0 - args.cranfield_weight, "cranfield": args.cranfield_weight, "pairs": 1.0}
+        if args.pseudo_weight > 0 and args.distill > 0:
+            sources["pseudo"] = load_pseudo(corpus, dev_docs, args.pseudo_queries, args.pseudo_depth, args.seed)
+    weights = {
+        "dl21": 1.0 - args.cranfield_weight - args.pseudo_weight,
+        "cranfield": args.cranfield_weight,
+        "pseudo": args.pseudo_weight,
+        "pairs": 1.0,
+    }
     stats = {
         name: {"queries": len(qs), "pairs": sum(len(q.passages) for q in qs)} for name, qs in sources.items()
     }
@@ -327,7 +381,9 @@ def train(args) -> dict:
         tvals = [teacher.get((q.text, p)) for p, _ in group]
         distill = args.distill if all(v is not None for v in tvals) else 0.0
         tscores = torch.tensor([v or 0.0 for v in tvals], dtype=torch.float32)
-        loss, rank_l, kl_l = group_loss(logits, labels, tscores, distill, args.teacher_temp)
+        loss, rank_l, kl_l = group_loss(
+            logits, labels, tscores, distill, args.teacher_temp, rank_weight=0.0 if q.teacher_only else 1.0
+        )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -414,6 +470,9 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
         + (f" + {args.distill} x KL to bi-encoder cosine (T={args.teacher_temp})" if args.distill > 0 else ""),
         "cranfield_weight": args.cranfield_weight,
         "cranfield_negatives": args.cranfield_negatives,
+        "pseudo_weight": args.pseudo_weight,
+        "pseudo_queries": args.pseudo_queries,
+        "pseudo_depth": args.pseudo_depth,
         "dev_queries": args.dev_queries,
         "select_best": args.select_best,
         "train_layers": args.train_layers or "all",
@@ -443,6 +502,12 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
             lines.append(
                 f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
                 f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
+            )
+        if "pseudo" in s:
+            lines.append(
+                f"- Pseudo-queries: {s['pseudo']['queries']} keyword queries (3-6 idf-weighted words of a DL21 "
+                f"passage, dev passages excluded), each over its BM25 top-{args.pseudo_depth} in the DL21 corpus, "
+                "scored by the bi-encoder only (no judgments)."
             )
         lines.append("- Never used: TREC DL 2019 and SciFact (the evaluation sets).")
     lines += ["", "## Hyper-parameters", "", "| setting | value |", "| --- | --- |"]
@@ -520,6 +585,9 @@ def main(argv=None) -> int:
     ap.add_argument("--teacher-temp", type=float, default=0.05, help="temperature on teacher cosines")
     ap.add_argument("--cranfield-weight", type=float, default=0.2, help="share of steps drawn from Cranfield")
     ap.add_argument("--cranfield-negatives", type=int, default=20, help="BM25 negatives per Cranfield query")
+    ap.add_argument("--pseudo-weight", type=float, default=0.0, help="share of steps on keyword pseudo-queries (0: off)")
+    ap.add_argument("--pseudo-queries", type=int, default=3000, help="pseudo-queries drawn from DL21 passages")
+    ap.add_argument("--pseudo-depth", type=int, default=30, help="BM25 candidates per pseudo-query")
     ap.add_argument("--dev-queries", type=int, default=8, help="DL21 queries held out for model selection")
     ap.add_argument("--eval-every", type=int, default=500, help="dev evaluation interval in steps (0: at the end only)")
     ap.add_argument("--eval-at-start", type=int, default=0, help="1: also score the untrained model on dev")
