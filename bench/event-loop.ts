@@ -1,5 +1,5 @@
 // The event loop while reranks run: the largest delay of each 100-candidate DL19 call, by how the scoring runs
-// (worker thread at the default priority, worker at the caller's priority, inline), alternating in one invocation.
+// (worker thread at the caller's priority, the default; worker at nice 10; inline), alternating in one invocation.
 // Writes bench/results/event-loop.{json,md}.
 // Usage: tsx bench/event-loop.ts [--models tiny,minilm] [--variants fp32,int8] [--queries 15] [--rounds 2] [--threads 2]
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -25,8 +25,8 @@ const rounds = Number(args.rounds);
 const log = (m: string) => process.stderr.write(`[event-loop] ${m}\n`);
 
 const SETTINGS: { name: string; options: { worker: boolean; workerNice?: number } }[] = [
-  { name: 'worker, nice 10 (default)', options: { worker: true } },
-  { name: 'worker, nice 0', options: { worker: true, workerNice: 0 } },
+  { name: 'worker (default, nice 0)', options: { worker: true } },
+  { name: 'worker, workerNice 10', options: { worker: true, workerNice: 10 } },
   { name: 'inline (worker: false)', options: { worker: false } },
 ];
 
@@ -93,6 +93,8 @@ await mkdir(out, { recursive: true });
 await writeFile(join(out, 'event-loop.json'), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
 const f = (x: number) => x.toFixed(1);
 const md = [
+  '## Event loop during a rerank, by how scoring runs',
+  '',
   `Measured by \`tsx bench/event-loop.ts\`: the largest event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution) ` +
     `during each 100-candidate DL19 rerank, ${items.length} queries x ${rounds} rounds per setting, settings ` +
     `alternating; ${threads} intra-op threads; load average at the end ${meta.loadAverage.map((x) => x.toFixed(1)).join(' / ')}.`,

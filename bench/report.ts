@@ -247,7 +247,7 @@ export function renderMarkdown(r: Results): string {
       ),
     );
   }
-  for (const extra of ['levers.md', 'big-call.md', 'concurrency.md', 'notes.md']) {
+  for (const extra of ['levers.md', 'event-loop.md', 'big-call.md', 'concurrency.md', 'notes.md']) {
     const path = join(import.meta.dirname, 'results', extra);
     if (existsSync(path)) parts.push(readFileSync(path, 'utf8').trim());
   }

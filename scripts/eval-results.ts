@@ -13,6 +13,8 @@
  *   --max-queries <n>     evaluate only the first n queries of each dataset (smoke runs)
  *   --scifact-max-queries <n>  evaluate only the first n SciFact queries
  *   --no-reference        skip the Python reference column
+ *   --reference-rows <regex>  run the Python reference only for the rows whose label matches (the others show
+ *                         "not run" in that column)
  *   --training-sets       also report DL21 and Cranfield (training data: for information only)
 " *   --rows <regex>        run only the rows whose label matches (docs/ is then left alone)
 " *   --reference-only      with --rows: run only the Python reference of those rows (in parallel with a
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     'max-queries': { type: 'string' },
     'scifact-max-queries': { type: 'string' },
     'no-reference': { type: 'boolean', default: false },
+    'reference-rows': { type: 'string' },
     'training-sets': { type: 'boolean', default: false },
     reuse: { type: 'boolean', default: false },
     rows: { type: 'string' },
@@ -61,6 +64,7 @@ function maxQueries(dataset: string): string | undefined {
   return dataset === 'scifact' ? SCIFACT_MAX_QUERIES : MAX_QUERIES;
 }
 const REFERENCE = !values['no-reference'];
+const REFERENCE_ROWS = values['reference-rows'] === undefined ? undefined : new RegExp(values['reference-rows'], 'i');
 const REUSE = values.reuse!;
 
 /** A key for a command: its arguments plus the size and time of every model file it names. */
@@ -106,6 +110,8 @@ interface Row {
   pairs: number;
   seconds: number;
   python?: { ndcg: number; seconds: number; model: string };
+  /** The row has a Python reference that --reference-rows left out. */
+  referenceNotRun?: boolean;
 }
 
 const deps: CliDeps = {
@@ -178,7 +184,11 @@ async function runRow(spec: Spec): Promise<Row> {
     pairs: report.timings.pairs,
     seconds: Math.round(seconds * 10) / 10,
   };
-  if (spec.ref && REFERENCE) row.python = reference(spec, spec.ref);
+  if (spec.ref && REFERENCE && (REFERENCE_ROWS === undefined || REFERENCE_ROWS.test(spec.label))) {
+    row.python = reference(spec, spec.ref);
+  } else if (spec.ref && REFERENCE) {
+    row.referenceNotRun = true;
+  }
   return row;
 }
 
@@ -400,7 +410,7 @@ function markdown(rows: Row[], meta: Record<string, unknown>): string {
       continue;
     }
     const ts = r.ts;
-    const py = r.python ? f(r.python.ndcg) : '-';
+    const py = r.python ? f(r.python.ndcg) : r.referenceNotRun ? 'not run' : '-';
     const diff = r.python ? (ts.ndcg - r.python.ndcg >= 0 ? '+' : '') + (ts.ndcg - r.python.ndcg).toFixed(4) : '-';
     out.push(
       `| ${r.firstStage} | ${r.reranker} | ${f(ts.ndcg)} | ${f(ts.mrr)} | ${f(ts.recall)} | ${py} | ${diff} | ${r.queries} | ${r.pairs} | ${r.seconds} |`,
@@ -426,6 +436,10 @@ function markdown(rows: Row[], meta: Record<string, unknown>): string {
   out.push(`- TypeScript vs Python (fp32 rows): largest |diff| = ${worst.toFixed(4)} (target <= 0.001).`);
   const notRun = rows.filter((r) => r.ts === null);
   if (notRun.length) out.push(`- Not run in this report (--skip): ${notRun.map((r) => r.label).join('; ')}.`);
+  const noRef = rows.filter((r) => r.referenceNotRun);
+  if (noRef.length) {
+    out.push(`- Python reference not run in this report (--reference-rows): ${noRef.map((r) => r.label).join('; ')}.`);
+  }
   const card = modelCard();
   if (card) {
     const sel = card.selected as { step: number; dev_ndcg10: number | null } | undefined;
