@@ -603,6 +603,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.pairs:
         args.dev_queries = 0
+    if not args.pairs and args.cranfield_weight + args.pseudo_weight >= 1.0:
+        raise SystemExit("--cranfield-weight plus --pseudo-weight must stay below 1: the rest of the steps are DL21's")
     for bad in FORBIDDEN:
         if args.pairs and bad in str(Path(args.pairs).resolve()):
             raise SystemExit(f"refusing to train on an evaluation set ({bad})")
