@@ -19,14 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
+
+import offline_env  # noqa: E402,F401  (before anything imports transformers)
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 BUILD_VERSION = "1"  # bump to force a rebuild of everything
 STAMP = ".build-stamp"

@@ -22,13 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import offline_env  # noqa: E402,F401  (before anything imports transformers)
 import ir_data  # noqa: E402
 
 
