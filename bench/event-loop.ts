@@ -51,10 +51,10 @@ for (const model of (args.models as string).split(',')) {
     const delays = SETTINGS.map(() => [] as number[]);
     const busyMs = SETTINGS.map(() => 0);
     for (let round = 0; round < rounds; round++) {
-      for (const item of items) {
+      for (const [q, item] of items.entries()) {
         // Rotate which setting goes first, so drift on a shared machine spreads over all of them.
         for (let k = 0; k < runners.length; k++) {
-          const i = (k + round + items.indexOf(item)) % runners.length;
+          const i = (k + round + q) % runners.length;
           const histogram = monitorEventLoopDelay({ resolution: 1 });
           histogram.enable();
           const t = performance.now();
