@@ -145,6 +145,9 @@ def _synthetic() -> list[tuple[str, str, str]]:
     add("identical", p, p)
     add("repeated", "tower " * 20, "tower " * 200)
     add("numbers", "1 2 3 4 5 6 7 8 9 10", "3.14159 2.71828 1e-10 0x1F 1,234,567.89")
+    # every printable ASCII character, and ASCII words glued to non-ASCII ones (the tokenizer's fast path cuts there)
+    add("ascii-printable", "".join(map(chr, range(32, 127))), "^caret^ `tick` ~tilde~ |pipe| {brace} \\back\\slash")
+    add("ascii-unicode-glued", "café-au-lait naïve+ASCII x\u00a0y", "TELECOMMUNICATIONS\u200bnetwork, über$5 Σ^2 東京-tower")
     return s
 
 

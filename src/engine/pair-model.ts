@@ -120,7 +120,7 @@ export class PairModel {
   /** Scores pairs in length-sorted batches; the result is in the caller's order. */
   async score(request: PairScoreRequest): Promise<Float64Array> {
     const activation = this.activationFor(request.activation);
-    const encoded = request.pairs.map(([query, passage]) => this.encode(query, passage));
+    const encoded = this.#tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
     const scores = new Float64Array(encoded.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;

@@ -4,11 +4,18 @@ import { ModelFormatError, ModelNotFoundError } from '../errors.js';
 import { textFixFor, type TextFix } from './bert-fixes.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
+import { FastWordPiece } from './wordpiece-fast.js';
 
 /** Files a tokenizer is built from; `config` is `tokenizer_config.json`, which may be absent. */
 export interface TokenizerFiles {
   tokenizerJson: string;
   tokenizerConfig?: string | undefined;
+}
+
+/** Token ids of one text; `complete` is false when they are only a prefix of a very long text's encoding. */
+export interface EncodedText {
+  ids: readonly number[];
+  complete: boolean;
 }
 
 /** Settings that `tokenizer_config.json` may carry. */
@@ -36,14 +43,20 @@ export class PairTokenizer {
   readonly #tokenizer: Tokenizer;
   readonly #template: PairTemplate;
   readonly #fix: TextFix;
+  readonly #fast: FastWordPiece | undefined;
   readonly settings: TokenizerSettings;
   /** The id padding positions carry. Attention masks hide them, but RoBERTa-style models derive positions from it. */
   readonly padId: number;
 
+  /**
+   * `fastPath: false` sends every text through the general tokenizer (the fast WordPiece path gives the same ids;
+   * turning it off is for measuring it).
+   */
   constructor(
     tokenizerJson: Record<string, unknown>,
     tokenizerConfig: Record<string, unknown>,
     file = 'tokenizer.json',
+    { fastPath = true }: { fastPath?: boolean } = {},
   ) {
     try {
       this.#tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
@@ -55,15 +68,21 @@ export class PairTokenizer {
     }
     this.#template = PairTemplate.fromTokenizerJson(tokenizerJson, file);
     this.#fix = textFixFor(tokenizerJson);
+    this.#fast = fastPath ? FastWordPiece.fromTokenizerJson(tokenizerJson) : undefined;
     this.settings = readSettings(tokenizerConfig);
     this.padId = findPadId(this.#tokenizer, tokenizerJson, tokenizerConfig);
   }
 
   /** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from disk. */
-  static async fromFiles(files: TokenizerFiles): Promise<PairTokenizer> {
+  static async fromFiles(files: TokenizerFiles, options: { fastPath?: boolean } = {}): Promise<PairTokenizer> {
     const json = await readJsonObject(files.tokenizerJson);
     const config = files.tokenizerConfig === undefined ? {} : await readJsonObject(files.tokenizerConfig);
-    return new PairTokenizer(json, config, files.tokenizerJson);
+    return new PairTokenizer(json, config, files.tokenizerJson, options);
+  }
+
+  /** Whether texts go through the fast WordPiece path. */
+  get usesFastPath(): boolean {
+    return this.#fast !== undefined;
   }
 
   /** Special tokens a pair carries; truncation budgets exclude them. */
@@ -75,7 +94,7 @@ export class PairTokenizer {
    * Token ids of one text with no special tokens. With a `limit`, a very long text may be encoded from a prefix
    * holding more than `limit` tokens: `complete` is then false and `ids` is a true prefix of the full encoding.
    */
-  encodeText(text: string, limit = Number.POSITIVE_INFINITY): { ids: readonly number[]; complete: boolean } {
+  encodeText(text: string, limit = Number.POSITIVE_INFINITY): EncodedText {
     if (Number.isFinite(limit) && this.settings.truncationSide === 'right') {
       const prefixChars = Math.max(PREFIX_MIN_CHARS, limit * PREFIX_CHARS_PER_TOKEN);
       if (text.length > prefixChars * 2) {
@@ -91,19 +110,33 @@ export class PairTokenizer {
 
   /** The ids and segment ids of a pair, truncated to `maxLength` tokens including special tokens. */
   encodePair(query: string, passage: string, maxLength: number, strategy: TruncationStrategy): AssembledPair {
+    return this.encodePairs([[query, passage]], maxLength, strategy)[0] as AssembledPair;
+  }
+
+  /** `encodePair` for many pairs; a query repeated across pairs (the usual rerank call) is encoded once. */
+  encodePairs(
+    pairs: readonly (readonly [string, string])[],
+    maxLength: number,
+    strategy: TruncationStrategy,
+  ): AssembledPair[] {
     const budget = Math.max(0, maxLength - this.addedTokens);
-    let q = this.encodeText(query, budget + 1);
-    let p = this.encodeText(passage, budget + 1);
-    // When both sides overflow, which one is longer decides who keeps the odd token: that needs true lengths.
-    if (q.ids.length > budget && p.ids.length > budget) {
-      if (!q.complete) q = this.encodeText(query);
-      if (!p.complete) p = this.encodeText(passage);
-    }
-    const queryIds = q.ids;
-    const passageIds = p.ids;
-    const [queryKeeps, passageKeeps] = pairLengths(queryIds.length, passageIds.length, budget, strategy);
-    const side = this.settings.truncationSide;
-    return this.#template.assemble(cut(queryIds, queryKeeps, side), cut(passageIds, passageKeeps, side));
+    const queries = new Map<string, EncodedText>();
+    return pairs.map(([query, passage]) => {
+      let q = queries.get(query);
+      if (q === undefined) {
+        q = this.encodeText(query, budget + 1);
+        queries.set(query, q);
+      }
+      let p = this.encodeText(passage, budget + 1);
+      // When both sides overflow, which one is longer decides who keeps the odd token: that needs true lengths.
+      if (q.ids.length > budget && p.ids.length > budget) {
+        if (!q.complete) q = this.encodeText(query);
+        if (!p.complete) p = this.encodeText(passage);
+      }
+      const [queryKeeps, passageKeeps] = pairLengths(q.ids.length, p.ids.length, budget, strategy);
+      const side = this.settings.truncationSide;
+      return this.#template.assemble(cut(q.ids, queryKeeps, side), cut(p.ids, passageKeeps, side));
+    });
   }
 
   /** One text with the single-sequence special tokens, truncated to `maxLength` tokens in all (for embedding models). */
@@ -114,8 +147,11 @@ export class PairTokenizer {
   }
 
   #encode(text: string): readonly number[] {
-    return this.#tokenizer.encode(this.#fix(text), { add_special_tokens: false }).ids;
+    return this.#fast === undefined ? this.#encodeGeneral(text) : this.#fast.encode(text, this.#encodeGeneral);
   }
+
+  readonly #encodeGeneral = (text: string): readonly number[] =>
+    this.#tokenizer.encode(this.#fix(text), { add_special_tokens: false }).ids;
 }
 
 function findPadId(tokenizer: Tokenizer, json: Record<string, unknown>, config: Record<string, unknown>): number {
