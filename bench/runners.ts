@@ -1,8 +1,11 @@
 // The JavaScript runners of the benchmark. Each reranks one call (a query and its candidates) and returns raw
 // logits in the candidates' order; the driver times whole calls.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { defaultMaxBatchTokens } from '../src/engine/pair-model.js';
 import { resolveSessionOptions } from '../src/engine/session.js';
+import { parseModelConfig } from '../src/model/config.js';
 import type { CrossEncoder as CrossEncoderType } from '../src/scoring/cross-encoder.js';
 import type { CrossEncoderReranker as RerankerType } from '../src/langchain/reranker.js';
 import { buildFeeds, planBatches, type FeedLayout } from '../src/tokenize/batches.js';
@@ -112,6 +115,11 @@ export async function openRawOrt(config: RunnerConfig): Promise<Runner> {
     int32: false,
     padId: tokenizer.padId,
   };
+  // The engine's own batch plan: the floor is what inference alone costs for the batches ours runs.
+  const configPath = join(dir, 'config.json');
+  const maxBatchTokens = defaultMaxBatchTokens(
+    parseModelConfig(JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>, configPath),
+  );
   const prepared = new Map<WorkItem, { batches: number[][]; feeds: Record<string, ort.Tensor>[] }>();
   return {
     name: 'raw-ort',
@@ -124,6 +132,7 @@ export async function openRawOrt(config: RunnerConfig): Promise<Runner> {
         const batches = planBatches(
           encoded.map((e) => e.ids.length),
           config.batchSize,
+          maxBatchTokens,
         );
         prepared.set(item, { batches, feeds: batches.map((b) => buildFeeds(encoded, b, layout)) });
       }

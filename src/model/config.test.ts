@@ -26,6 +26,14 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig({}, 'c').savedActivation).toBeUndefined();
   });
 
+  it('reads the hidden width under the names model families give it', () => {
+    expect(parseModelConfig({ hidden_size: 384 }, 'c').hiddenSize).toBe(384);
+    expect(parseModelConfig({ model_type: 'distilbert', dim: 768 }, 'c').hiddenSize).toBe(768);
+    expect(parseModelConfig({ d_model: 512 }, 'c').hiddenSize).toBe(512);
+    expect(parseModelConfig({ hidden_size: 'wide' }, 'c').hiddenSize).toBeUndefined();
+    expect(parseModelConfig({}, 'c').hiddenSize).toBeUndefined();
+  });
+
   it('rejects a malformed id2label', () => {
     expect(() => parseModelConfig({ id2label: 'two' }, 'config.json')).toThrow(ModelFormatError);
   });

@@ -7,6 +7,8 @@ export interface ModelConfig {
   numLabels: number | undefined;
   /** Longest sequence the position embeddings cover, when the config says. */
   maxPositions: number | undefined;
+  /** Width of the hidden states, when the config says (`hidden_size`, or `dim` / `d_model` in some families). */
+  hiddenSize: number | undefined;
   /** The activation sentence-transformers saved with the model, mapped to ours, when it saved one. */
   savedActivation: 'sigmoid' | 'none' | 'softmax' | undefined;
 }
@@ -31,6 +33,9 @@ export function parseModelConfig(
     modelType,
     numLabels: readNumLabels(config, file),
     maxPositions: positions === undefined ? undefined : positions - (POSITION_OFFSET[modelType ?? ''] ?? 0),
+    hiddenSize: [config['hidden_size'], config['dim'], config['d_model']].find(
+      (value): value is number => typeof value === 'number' && value > 0,
+    ),
     savedActivation:
       readSavedActivation(sentenceTransformersConfig['activation_fn']) ?? readSavedActivation(legacyActivation(config)),
   };

@@ -40,6 +40,7 @@ describe('CrossEncoder.load', () => {
       inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
       numLabels: 1,
       maxLength: 512,
+      maxBatchTokens: 2048,
       activation: 'sigmoid',
     });
   });
@@ -58,6 +59,9 @@ describe('CrossEncoder.load', () => {
     await capped.dispose();
     await expect(CrossEncoder.load(modelDir('tiny'), { maxLength: 2 })).rejects.toThrow(InvalidArgumentError);
     await expect(CrossEncoder.load(modelDir('tiny'), { batchSize: 0 })).rejects.toThrow(/options.batchSize/);
+    for (const maxBatchTokens of [0, -5, 1.5, Number.NaN, '1024' as unknown as number]) {
+      await expect(CrossEncoder.load(modelDir('tiny'), { maxBatchTokens })).rejects.toThrow(/options.maxBatchTokens/);
+    }
     await expect(CrossEncoder.load(modelDir('tiny'), { activation: 'relu' as never })).rejects.toThrow(
       /options.activation/,
     );
@@ -83,6 +87,13 @@ describe('score and rank', () => {
     for (const batchSize of [1, 2, 3, 32]) {
       const batched = await tiny.score(pairs, { batchSize });
       batched.forEach((score, i) => expect(Math.abs(score - (alone[i] as number))).toBeLessThan(1e-5));
+    }
+    for (const maxBatchTokens of [1, 40, 100_000]) {
+      const model = await CrossEncoder.load(modelDir('tiny'), { maxBatchTokens });
+      expect(model.info.maxBatchTokens).toBe(maxBatchTokens);
+      const batched = await model.score(pairs);
+      batched.forEach((score, i) => expect(Math.abs(score - (alone[i] as number))).toBeLessThan(1e-5));
+      await model.dispose();
     }
   });
 

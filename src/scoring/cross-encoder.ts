@@ -49,10 +49,16 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    */
   maxLength?: number;
   /**
-   * Pairs per forward pass.
+   * Most pairs in one forward pass.
    * @default 32
    */
   batchSize?: number;
+  /**
+   * Most padded tokens in one forward pass: the pairs of a pass times its longest pair. Pairs are sorted by length,
+   * so long pairs share a pass with fewer others; this cuts padding and bounds memory. A pass always holds one pair.
+   * @default 1024, or 2048 for models narrower than 256 hidden units (they pay more per pass)
+   */
+  maxBatchTokens?: number;
   /**
    * How logits become scores. `'auto'`: for a one-logit model, sigmoid unless sentence-transformers saved it with
    * Identity (then raw logits); for a two-class model, softmax (the probability of the second class).
@@ -104,6 +110,7 @@ function specFor(
       ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
     },
     maxLength: options.maxLength,
+    maxBatchTokens: options.maxBatchTokens,
     truncation,
     activation: options.activation ?? 'auto',
   };
@@ -159,6 +166,8 @@ export interface CrossEncoderInfo {
   numLabels: number;
   /** Effective maximum pair length in tokens. */
   maxLength: number;
+  /** Effective most padded tokens per forward pass. */
+  maxBatchTokens: number;
   /** Effective activation. */
   activation: ResolvedActivation;
   /** Whether a worker thread does the computing. */
@@ -203,6 +212,7 @@ export class CrossEncoder implements Scorer {
     }
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
+    if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
     const truncation = options.truncation ?? 'longest_first';
     if (truncation !== 'longest_first' && truncation !== 'only_second') {
       throw new InvalidArgumentError(
