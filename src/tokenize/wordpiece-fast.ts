@@ -138,6 +138,11 @@ export class FastWordPiece {
   }
 
   #pushWord(word: string, ids: number[]): void {
+    // Over-long words are unknown whatever they hold; kept out of the memo, so hostile text cannot fill it with them.
+    if (word.length > this.#maxCharsPerWord) {
+      ids.push(this.#unkId);
+      return;
+    }
     const key = this.#lowercase ? word.toLowerCase() : word;
     let pieces = this.#memo.get(key);
     if (pieces === undefined) {
@@ -148,9 +153,11 @@ export class FastWordPiece {
     for (const id of pieces) ids.push(id);
   }
 
-  /** Greedy longest-match-first, as WordPiece does: a word with any unmatched rest becomes one unknown token. */
+  /**
+   * Greedy longest-match-first, as WordPiece does: a word with any unmatched rest becomes one unknown token.
+   * Words longer than `max_input_chars_per_word` never get here.
+   */
   #split(word: string): readonly number[] {
-    if (word.length > this.#maxCharsPerWord) return [this.#unkId];
     const pieces: number[] = [];
     let start = 0;
     while (start < word.length) {
