@@ -242,8 +242,19 @@ def build_bi_encoder(dst: Path, log) -> None:
 
 def build_golden(out: Path, data_dir: Path, dst: Path, log) -> None:
     import golden
-    from pairs import build_pairs
+    from pairs import build_pairs, corpus_texts
 
+    corpus = corpus_texts(data_dir)
+    corpus_strings = [t["text"] for t in corpus]
+    log(f"    {len(corpus)} corpus texts")
+    golden.write_json(
+        dst / "corpus-tokens.json",
+        {
+            "texts": corpus_strings,
+            "sources": [t["source"] for t in corpus],
+            "ids": golden.tokenize_texts(out / "tiny", corpus_strings),
+        },
+    )
     pairs = build_pairs(data_dir)
     texts = [[p["query"], p["passage"]] for p in pairs]
     log(f"    {len(pairs)} pairs")

@@ -50,6 +50,16 @@ def versions() -> dict:
     }
 
 
+def tokenize_texts(model_dir: Path, texts: list[str]) -> list[list[int]]:
+    """Rust `tokenizers` ids of single texts, no special tokens and no truncation."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    return [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+
 def tokenize_pairs(model_dir: Path, pairs: list[list[str]]) -> dict:
     """Rust `tokenizers` encodings, cross-checked against transformers' AutoTokenizer."""
     from tokenizers import Tokenizer

@@ -63,6 +63,17 @@ def data_files(data_dir: Path) -> list[Path]:
     return files
 
 
+def corpus_texts(data_dir: Path, docs_per_dataset: int = 2000) -> list[dict]:
+    """Real texts for tokenizer parity: the first documents of each corpus and every query, in file order."""
+    texts = []
+    for name in DATASETS:
+        base = data_dir / name
+        docs = list(_read_jsonl(base / "corpus.jsonl").values())[:docs_per_dataset]
+        texts += [{"text": _doc_text(d), "source": f"{name}:doc"} for d in docs]
+        texts += [{"text": q["text"], "source": f"{name}:query"} for q in _read_jsonl(base / "queries.jsonl").values()]
+    return texts
+
+
 def _run_pairs(base: Path, tag: str, n_queries: int, ranks: list[int], rng: random.Random):
     queries = _read_jsonl(base / "queries.jsonl")
     corpus = _read_jsonl(base / "corpus.jsonl")
