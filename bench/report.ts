@@ -365,7 +365,7 @@ export function renderChart(r: Results): string {
     }
   });
   out.push(
-    `<text x="80" y="${H - 12}" fill="#555">Solid: fp32, dashed: int8. Same ONNX files, thread count and batch size for every runner; alternating rounds, medians.</text>`,
+    `<text x="80" y="${H - 12}" fill="#555">Solid: fp32, dashed: int8. Same ONNX files and threads; batch 32 (ours and the floor: plus a token budget); alternating rounds, medians.</text>`,
   );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
