@@ -1,7 +1,7 @@
 // 10,000 candidates in one call: peak RSS growth while it runs, and the largest score difference against the
 // same pairs scored in calls of 100. Writes bench/results/big-call.{json,md}.
 // Usage: tsx bench/big-call.ts [--model tiny] [--variant fp32] [--n 10000] [--threads 2]
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,9 +57,19 @@ for (let start = 0; start < passages.length; start += chunk) {
 }
 await model.dispose();
 
-const result = {
-  model: args.model,
-  variant: args.variant,
+interface BigCallResult {
+  model: string;
+  variant: string;
+  candidates: number;
+  seconds: number;
+  rssBeforeMb: number;
+  peakRssGrowthMb: number;
+  maxAbsDiffVsChunks: number;
+  chunk: number;
+}
+const result: BigCallResult = {
+  model: args.model as string,
+  variant: args.variant as string,
   candidates: passages.length,
   seconds: wholeMs / 1000,
   rssBeforeMb: before / 2 ** 20,
@@ -67,18 +77,35 @@ const result = {
   maxAbsDiffVsChunks: maxDiff,
   chunk,
 };
+
+// One row per model and variant: a run replaces its own row and keeps the others.
 const out = join(ROOT, 'bench', 'results');
 await mkdir(out, { recursive: true });
-await writeFile(join(out, 'big-call.json'), `${JSON.stringify(result, null, 2)}\n`);
+const jsonPath = join(out, 'big-call.json');
+const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as unknown) : [];
+const rows = (Array.isArray(previous) ? (previous as BigCallResult[]) : []).filter(
+  (row) => row.model !== result.model || row.variant !== result.variant,
+);
+rows.push(result);
+rows.sort((a, b) => `${a.model} ${a.variant}`.localeCompare(`${b.model} ${b.variant}`));
+await writeFile(jsonPath, `${JSON.stringify(rows, null, 2)}\n`);
 await writeFile(
   join(out, 'big-call.md'),
   [
-    `## ${result.candidates.toLocaleString('en')} candidates in one call (${result.model} ${result.variant})`,
+    '## Many candidates in one call',
     '',
-    `One \`score\` call over ${result.candidates} DL19 corpus passages took ${result.seconds.toFixed(1)} s; peak RSS grew by ` +
-      `**${result.peakRssGrowthMb.toFixed(0)} MB** over the loaded model (${result.rssBeforeMb.toFixed(0)} MB; target ≤ 300 MB). ` +
-      `Largest |Δ logit| against the same pairs scored in calls of ${chunk}: **${result.maxAbsDiffVsChunks.toExponential(1)}** ` +
-      '(batches are formed by length within each call, so fp32 rounding may differ in the last bits).',
+    'Measured by `npm run bench:big-call` (`-- --model minilm` for MiniLM): one `score` call over DL19 corpus ' +
+      'passages; peak RSS growth over the loaded model (target ≤ 300 MB); the largest |Δ logit| against the same ' +
+      'pairs scored in calls of 100 (batches are formed by length within each call, so fp32 rounding may differ in ' +
+      'the last bits).',
+    '',
+    '| model | variant | candidates | seconds | RSS before MB | peak RSS growth MB | max abs Δ vs calls of 100 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.variant} | ${r.candidates.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ` +
+        `${r.rssBeforeMb.toFixed(0)} | **${r.peakRssGrowthMb.toFixed(0)}** | ${r.maxAbsDiffVsChunks.toExponential(1)} |`,
+    ),
     '',
   ].join('\n'),
 );
