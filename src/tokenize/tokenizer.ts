@@ -120,6 +120,7 @@ export class PairTokenizer {
     strategy: TruncationStrategy,
   ): AssembledPair[] {
     const budget = Math.max(0, maxLength - this.addedTokens);
+    const side = this.settings.truncationSide;
     const queries = new Map<string, EncodedText>();
     return pairs.map(([query, passage]) => {
       let q = queries.get(query);
@@ -134,7 +135,6 @@ export class PairTokenizer {
         if (!p.complete) p = this.encodeText(passage);
       }
       const [queryKeeps, passageKeeps] = pairLengths(q.ids.length, p.ids.length, budget, strategy);
-      const side = this.settings.truncationSide;
       return this.#template.assemble(cut(q.ids, queryKeeps, side), cut(p.ids, passageKeeps, side));
     });
   }
