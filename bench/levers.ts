@@ -79,47 +79,41 @@ for (const { model, variant, items } of configs) {
     for (const it of items) await m.rank(it.query, it.passages);
   };
 
-  // Batching: the padded-token budget per pass against fixed batches of 32 pairs (32 x 512 tokens never binds).
-  const budgets: Record<string, CrossEncoderType> = {};
-  for (const tokens of [16_384, 4096, 2048, 1024, 512]) {
-    const name = tokens === 16_384 ? 'fixed batches of 32 pairs' : `maxBatchTokens ${tokens}`;
-    budgets[name] = await lib.CrossEncoder.load(modelDir(model), {
-      variant,
-      activation: 'none',
-      threads,
-      maxBatchTokens: tokens,
-    });
-  }
-  await alternate(
-    'batching (end to end, at most 32 pairs per pass)',
-    label,
-    `${pairs} DL19 pairs`,
-    pairs,
-    Object.fromEntries(Object.entries(budgets).map(([k, m]) => [k, rerankAll(m)])),
-  );
-  for (const m of Object.values(budgets)) await m.dispose();
-
-  // End to end through the library: spinning, threads, worker.
-  const open = (options: Record<string, unknown>) =>
-    lib.CrossEncoder.load(modelDir(model), { variant, activation: 'none', ...options });
-  const e2e: Record<string, CrossEncoderType> = {
-    'spinning off, 2 threads (new default)': await open({ threads }),
-    'spinning on (ORT default)': await open({
-      threads,
-      ortOptions: { extra: { session: { intra_op: { allow_spinning: '1' } } } },
-    }),
-    '1 thread': await open({ threads: 1 }),
-    'threads unset (ORT default: physical cores)': await open({}),
-    'inline (worker: false)': await open({ threads, worker: false }),
+  // End to end through the library: each setting loads its own model, settings alternate, then all are freed.
+  const compareSettings = async (lever: string, settings: Record<string, Record<string, unknown>>) => {
+    const models: Record<string, CrossEncoderType> = {};
+    for (const [name, options] of Object.entries(settings)) {
+      models[name] = await lib.CrossEncoder.load(modelDir(model), { variant, activation: 'none', ...options });
+    }
+    await alternate(
+      lever,
+      label,
+      `${pairs} DL19 pairs`,
+      pairs,
+      Object.fromEntries(Object.entries(models).map(([k, m]) => [k, rerankAll(m)])),
+    );
+    for (const m of Object.values(models)) await m.dispose();
   };
-  await alternate(
-    'session and backend (end to end)',
-    label,
-    `${pairs} DL19 pairs`,
-    pairs,
-    Object.fromEntries(Object.entries(e2e).map(([k, m]) => [k, rerankAll(m)])),
+
+  // Batching: the padded-token budget per pass against fixed batches of 32 pairs (32 x 512 tokens never binds).
+  await compareSettings(
+    'batching (end to end, at most 32 pairs per pass)',
+    Object.fromEntries(
+      [16_384, 4096, 2048, 1024, 512].map((tokens) => [
+        tokens === 16_384 ? 'fixed batches of 32 pairs' : `maxBatchTokens ${tokens}`,
+        { threads, maxBatchTokens: tokens },
+      ]),
+    ),
   );
-  for (const m of Object.values(e2e)) await m.dispose();
+
+  // Spinning, threads, worker.
+  await compareSettings('session and backend (end to end)', {
+    'spinning off, 2 threads (new default)': { threads },
+    'spinning on (ORT default)': { threads, ortOptions: { extra: { session: { intra_op: { allow_spinning: '1' } } } } },
+    '1 thread': { threads: 1 },
+    'threads unset (ORT default: physical cores)': {},
+    'inline (worker: false)': { threads, worker: false },
+  });
 
   // Raw session options on pre-built feeds (inference alone).
   const dir = modelDir(model);
