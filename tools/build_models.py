@@ -36,9 +36,13 @@ TINY_INIT_RANGE = 0.15
 TINY_HEAD_STD = 0.5
 MINILM_HEAD_STD = 1.0
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
-CROSS_ENCODERS = ("tiny", "tiny-2label", "tiny-no-token-types", "minilm")
+# Plumbing test models: random scoring heads, so their scores mean nothing about relevance.
+MINILM_RANDOM = "minilm-random-head"
+CROSS_ENCODERS = ("tiny", "tiny-2label", "tiny-no-token-types", MINILM_RANDOM)
 BI_ENCODER = "all-MiniLM-L6-v2"
 ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,)
+# The real reranker: assembled from tuned weights in the shared models folder (seconds, no training).
+DISTILLED = "ce-minilm-l6-ict"
 # The fine-tuned reranker: trained (about 25 min on 2 cores), so only built on request
 # (`--only trained`, alias `npm run models:trained`), never by default.
 TRAINED = "ce-minilm-l6-dl21"
@@ -162,7 +166,7 @@ def make_cross_encoder(name: str):
     from transformers import BertConfig, BertForSequenceClassification
 
     _seed()
-    if name == "minilm":
+    if name == MINILM_RANDOM:
         # encoder and pooler: trained all-MiniLM-L6-v2 weights; classifier: random
         model = BertForSequenceClassification.from_pretrained(
             str(minilm_source()), num_labels=1, attn_implementation="eager"
@@ -218,7 +222,7 @@ def build_cross_encoder(name: str, dst: Path, log) -> None:
         dst / "onnx",
         kind="cross-encoder",
         with_token_types=name != "tiny-no-token-types",
-        fp16=name in ("tiny", "minilm"),
+        fp16=name in ("tiny", MINILM_RANDOM),
         log=log,
     )
 
@@ -271,26 +275,76 @@ def build_golden(out: Path, data_dir: Path, dst: Path, log) -> None:
     golden.write_json(dst / f"{BI_ENCODER}.json", golden.bi_encoder_golden(BI_ENCODER, out / BI_ENCODER, log=log))
 
 
+def distilled_hash(parts_dir: Path) -> str:
+    import assemble_distilled
+
+    scripts = [TOOLS / "assemble_distilled.py", TOOLS / "build_models.py", TOOLS / "export_onnx.py", TOOLS / "requirements.txt"]
+    return _hash_files(scripts, extra=assemble_distilled.parts_signature(parts_dir))
+
+
+def build_distilled(out: Path, parts_dir: Path, force: bool, log) -> None:
+    import assemble_distilled
+
+    target = out / DISTILLED
+    stamp = distilled_hash(parts_dir)
+    if not force and is_current(target, stamp):
+        log(f"models/{DISTILLED}: up to date")
+        return
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    t = time.time()
+    log(f"models/{DISTILLED}: assembling from {parts_dir}")
+    try:
+        with Atomic(target) as tmp:
+            summary = assemble_distilled.build(tmp, parts_dir, minilm_source(), save_cross_encoder, log)
+            (tmp / STAMP).write_text(stamp + "\n")
+    except assemble_distilled.DistilledPartError as err:
+        raise SystemExit(f"models/{DISTILLED}: {err}") from None
+    log(f"models/{DISTILLED}: done in {time.time() - t:.1f}s (assembly {summary['assemble_seconds']}s)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Build test models and golden files.")
     ap.add_argument("--out", default="models", help="output folder (default: models)")
     ap.add_argument("--data", default="../shared/data", help="BEIR-layout data folder (default: ../shared/data)")
+    ap.add_argument(
+        "--shared-models",
+        default="../shared/models",
+        help=f"folder holding {DISTILLED}/ with the tuned weight parts (default: ../shared/models)",
+    )
     ap.add_argument("--force", action="store_true", help="rebuild even when stamps match")
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=ALL_MODELS + ("golden", "trained"),
+        choices=ALL_MODELS + (DISTILLED, "golden", "trained"),
         help="build only these outputs ('trained' fine-tunes models/%s; it is never built by default)" % TRAINED,
     )
     args = ap.parse_args(argv)
 
     out = Path(args.out).resolve()
     data_dir = Path(args.data).resolve()
+    parts_dir = Path(args.shared_models).resolve() / DISTILLED
     out.mkdir(parents=True, exist_ok=True)
     for stale in list(out.glob(".tmp-*")) + list(out.glob(".old-*")):
         shutil.rmtree(stale, ignore_errors=True)
 
-    wanted = list(args.only or ALL_MODELS + ("golden",))
+    explicit = set(args.only or ())
+    wanted = list(args.only or ALL_MODELS + (DISTILLED, "golden"))
+    # Without the shared folder a default build still makes everything that needs no shared
+    # files, and says in one line what it left out; asked for by name, a missing input is an error.
+    skipped: list[str] = []
+    if "golden" in wanted and not data_dir.is_dir():
+        if "golden" in explicit:
+            raise SystemExit(f"data folder not found: {data_dir} (pass --data DIR)")
+        wanted.remove("golden")
+        skipped.append(f"golden/ (needs {data_dir})")
+    if DISTILLED in wanted and not parts_dir.is_dir():
+        if DISTILLED in explicit:
+            raise SystemExit(f"models/{DISTILLED}: tuned weights not found in {parts_dir} (pass --shared-models DIR)")
+        wanted.remove(DISTILLED)
+        skipped.append(f"{DISTILLED}/ (needs {parts_dir})")
+
     m_stamp = model_hash()
     t_all = time.time()
     built = 0
@@ -319,9 +373,10 @@ def main(argv=None) -> int:
         built += 1
         log(f"models/{name}: done in {time.time() - t:.1f}s")
 
+    if DISTILLED in wanted:
+        build_distilled(out, parts_dir, args.force, log)
+
     if "golden" in wanted:
-        if not data_dir.is_dir():
-            raise SystemExit(f"data folder not found: {data_dir} (pass --data DIR)")
         missing = [n for n in ALL_MODELS if not is_current(out / n, m_stamp)]
         if missing:
             raise SystemExit(f"golden files need the models first; missing or stale: {', '.join(missing)}")
@@ -341,6 +396,12 @@ def main(argv=None) -> int:
         build_trained(out, data_dir, args.force, log)
 
     log(f"models: ready in {out} ({time.time() - t_all:.1f}s)")
+    if skipped:
+        log(
+            f"models: skipped {', '.join(skipped)}: the shared folder is not there. Put the project's shared "
+            f"data/ and models/ folders in {data_dir.parent} (or pass --data and --shared-models) and rerun "
+            "`npm run models`; the tests that need them are skipped until then."
+        )
     return 0
 
 

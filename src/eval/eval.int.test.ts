@@ -1,4 +1,4 @@
-// End to end: the `eval` CLI core with the real engine (models/minilm, models/all-MiniLM-L6-v2
+// End to end: the `eval` CLI core with the real engine (models/minilm-random-head, models/all-MiniLM-L6-v2
 // from `npm run models`) on small slices of the shared data.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { runCli, type CliDeps } from './cli.js';
 
 const DATA = resolve('../shared/data');
 const ready =
-  existsSync('models/minilm/onnx/model.onnx') &&
+  existsSync('models/minilm-random-head/onnx/model.onnx') &&
   existsSync('models/all-MiniLM-L6-v2/onnx/model.onnx') &&
   existsSync(join(DATA, 'trec-dl-2019-passage')) &&
   existsSync(join(DATA, 'scifact'));
@@ -63,16 +63,16 @@ const mean = expect.objectContaining({
 });
 
 describe.skipIf(!ready)('eval CLI end to end', () => {
-  it('reranks 3 DL19 queries of the BM25 run with models/minilm and writes the JSON report', async () => {
+  it('reranks 3 DL19 queries of the BM25 run with models/minilm-random-head and writes the JSON report', async () => {
     const json = join(root, 'dl19.json');
     const d = deps();
-    const argv = ['eval', '--data', join(DATA, 'trec-dl-2019-passage'), '--run', 'bm25', '--model', 'models/minilm'];
+    const argv = ['eval', '--data', join(DATA, 'trec-dl-2019-passage'), '--run', 'bm25', '--model', 'models/minilm-random-head'];
     const code = await runCli([...argv, '--top-k', '20', '--max-queries', '3', '--variant', 'int8', '--json', json], d);
     expect(code, d.err.text()).toBe(0);
     expect(d.out.text()).toMatch(/3 queries evaluated/);
     expect(d.err.text()).toMatch(/reranking 100% 3\/3/);
     const r = JSON.parse(readFileSync(json, 'utf8'));
-    expect(r).toMatchObject({ model: 'models/minilm', reranker: 'cross-encoder', variant: 'int8' });
+    expect(r).toMatchObject({ model: 'models/minilm-random-head', reranker: 'cross-encoder', variant: 'int8' });
     expect(r.settings).toMatchObject({ topK: 20, maxQueries: 3, relevanceThreshold: 2, reranked: true });
     expect(r.queries).toHaveLength(3);
     expect(r.firstStage.mean).toEqual(mean);

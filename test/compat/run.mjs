@@ -36,7 +36,7 @@ function fail(message) {
   process.exit(1);
 }
 
-for (const model of ['models/minilm', 'models/all-MiniLM-L6-v2']) {
+for (const model of ['models/minilm-random-head', 'models/all-MiniLM-L6-v2']) {
   if (!existsSync(path.join(root, model, 'onnx/model.onnx')))
     fail(`${model} is missing: run \`npm run models\` first.`);
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const rerankModel = path.join(repoRoot, 'models/minilm');
+const rerankModel = path.join(repoRoot, 'models/minilm-random-head');
 const embeddingModel = path.join(repoRoot, 'models/all-MiniLM-L6-v2');
 
 const PASSAGES = [

@@ -41,7 +41,7 @@ function parentDocumentRetriever(compressor: BaseDocumentCompressor, vectorstore
 // ------------------------------------------------------------------------------------------------------------------
 
 const embeddings = new OnnxEmbeddings({ model: path.resolve('models/all-MiniLM-L6-v2') });
-const reranker = new CrossEncoderReranker({ model: path.resolve('models/minilm') });
+const reranker = new CrossEncoderReranker({ model: path.resolve('models/minilm-random-head') });
 afterAll(async () => {
   await embeddings.dispose();
   await reranker.dispose();

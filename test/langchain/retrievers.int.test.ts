@@ -17,7 +17,7 @@ import { HnswlibStore } from './helpers/hnswlib-store.js';
 
 // Real model files: the MiniLM-sized cross-encoder (random head: scores are real model outputs, rankings are not
 // meaningful yet, so no test asserts ranking quality) and the real all-MiniLM-L6-v2 bi-encoder.
-const RERANKER = path.resolve('models/minilm');
+const RERANKER = path.resolve('models/minilm-random-head');
 const EMBEDDER = path.resolve('models/all-MiniLM-L6-v2');
 
 const TOPICS: [string, string][] = [
