@@ -8,9 +8,13 @@
 //   OPENAI_API_KEY=... npm run example:chatbot                answers with an LLM (OPENAI_MODEL, OPENAI_BASE_URL)
 //   OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 npm run example:chatbot   (local Ollama)
 //
+// The default reranker is models/ce-minilm-l6-ict (`npm run models` assembles it from ../shared/models); without it
+// (and no --model) the chatbot keeps the vector store's top passages unreranked and says so.
+//
 // Flags: --docs DIR, --question TEXT (repeatable), --model ID|DIR (reranker), --embedding-model ID|DIR,
 //        --k N (candidates from the vector store, default 8), --top N (passages kept after reranking, default 3),
 //        --offline (never call an LLM).
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -30,13 +34,15 @@ const { values } = parseArgs({
   options: {
     docs: { type: 'string', default: path.join(import.meta.dirname, 'data/docs') },
     question: { type: 'string', multiple: true },
-    model: { type: 'string', default: path.join(repoRoot, 'models/minilm') },
+    model: { type: 'string' },
     'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
     k: { type: 'string', default: '8' },
     top: { type: 'string', default: '3' },
     offline: { type: 'boolean', default: false },
   },
 });
+const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
+const model = values.model ?? (existsSync(path.join(DEFAULT_MODEL, 'onnx', 'model.onnx')) ? DEFAULT_MODEL : undefined);
 const k = positiveInt(values.k, '--k');
 const top = positiveInt(values.top, '--top');
 
@@ -108,11 +114,16 @@ async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
   const store = await MemoryVectorStore.fromDocuments(chunks, embeddings);
-  const reranker = new CrossEncoderReranker({ model: values.model, topN: top });
-  const retriever = new ContextualCompressionRetriever({
-    baseCompressor: reranker,
-    baseRetriever: store.asRetriever(k),
-  });
+  const reranker = model === undefined ? undefined : new CrossEncoderReranker({ model, topN: top });
+  const retriever = reranker
+    ? new ContextualCompressionRetriever({ baseCompressor: reranker, baseRetriever: store.asRetriever(k) })
+    : store.asRetriever(top);
+  if (!reranker) {
+    console.log(
+      `No reranker: ${DEFAULT_MODEL} is missing (\`npm run models\` builds it when ../shared/models is there); ` +
+        `answering from the vector store's top ${top}. Pass --model DIR|HUB-ID to rerank.`,
+    );
+  }
   const llm = await chatModel();
   console.log(
     `Indexed ${chunks.length} passages from ${values.docs}. Answering ${llm ? 'with an LLM' : 'offline (extractive)'}.`,
@@ -128,11 +139,10 @@ async function main(): Promise<void> {
       answer = extractiveAnswer(question, passages);
     }
     console.log(`\nQ: ${question}\nA: ${answer}\nSources:`);
-    passages.forEach((d, i) =>
-      console.log(
-        `  ${i + 1}. ${d.metadata['source']}  relevance ${(d.metadata['relevanceScore'] as number).toFixed(4)}`,
-      ),
-    );
+    passages.forEach((d, i) => {
+      const score = d.metadata['relevanceScore'] as number | undefined;
+      console.log(`  ${i + 1}. ${d.metadata['source']}${score === undefined ? '' : `  relevance ${score.toFixed(4)}`}`);
+    });
   };
 
   try {
@@ -148,7 +158,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await reranker.dispose();
+    await reranker?.dispose();
     await embeddings.dispose();
   }
 }

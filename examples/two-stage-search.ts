@@ -6,7 +6,9 @@
 //   npm run example:search -- --data path/to/beir/folder    any BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 //   npm run example:search -- --model Xenova/ms-marco-MiniLM-L-6-v2   a hub reranker (needs internet once)
 //
-// Without the data folder it falls back to the bundled examples/data/docs with a few built-in questions.
+// The default reranker is models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models.
+// Without the data folder it falls back to the bundled examples/data/docs with a few built-in questions; without
+// that model (and no --model) it shows the vector search alone and says so.
 // Embeddings are cached in .cache/examples/ so a second run starts at once.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -25,10 +27,12 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '3' },
     k: { type: 'string', default: '20' },
     top: { type: 'string', default: '5' },
-    model: { type: 'string', default: path.join(repoRoot, 'models/minilm') },
+    model: { type: 'string' },
     'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
   },
 });
+const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
+const model = values.model ?? (existsSync(path.join(DEFAULT_MODEL, 'onnx', 'model.onnx')) ? DEFAULT_MODEL : undefined);
 const int = (flag: 'limit' | 'queries' | 'k' | 'top') => {
   const n = Number(values[flag]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} expects a positive integer, got ${values[flag]}.`);
@@ -121,22 +125,30 @@ async function main(): Promise<void> {
   const dataset = existsSync(path.join(values.data, 'corpus.jsonl'))
     ? await loadBeir(values.data, int('limit'), int('queries'))
     : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled());
-  console.log(`Corpus: ${dataset.name}\nReranker: ${values.model}\nEmbeddings: ${values['embedding-model']}`);
+  console.log(`Corpus: ${dataset.name}\nReranker: ${model ?? 'none'}\nEmbeddings: ${values['embedding-model']}`);
+  if (model === undefined) {
+    console.log(
+      `No reranker: ${DEFAULT_MODEL} is missing (\`npm run models\` builds it when ../shared/models is there); ` +
+        'showing the vector search alone. Pass --model DIR|HUB-ID to rerank.',
+    );
+  }
 
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
   const store = new MemoryVectorStore(embeddings);
   await store.addVectors(await cachedVectors(embeddings, values['embedding-model'], dataset.docs), dataset.docs);
-  const reranker = new CrossEncoderReranker({ model: values.model, topN: int('top') });
+  const reranker = model === undefined ? undefined : new CrossEncoderReranker({ model, topN: int('top') });
 
   try {
     for (const query of dataset.queries) {
       const started = Date.now();
       const candidates = await store.similaritySearchWithScore(query.text, int('k'));
       const firstStage = Date.now() - started;
-      const reranked = await reranker.compressDocuments(
-        candidates.map(([doc]) => doc),
-        query.text,
-      );
+      const reranked = reranker
+        ? await reranker.compressDocuments(
+            candidates.map(([doc]) => doc),
+            query.text,
+          )
+        : [];
       const secondStage = Date.now() - started - firstStage;
       const mark = (id: string | undefined) => (id !== undefined && query.relevant.has(id) ? '✔' : ' ');
       console.log(`\nQuery ${query.id}: ${query.text}`);
@@ -146,6 +158,7 @@ async function main(): Promise<void> {
           `   ${mark(doc.id)} ${String(i + 1).padStart(2)}. cosine ${cosine.toFixed(4)}  ${short(doc.pageContent)}`,
         );
       });
+      if (!reranker) continue;
       console.log(`  after: cross-encoder reranking of those ${candidates.length} (${secondStage} ms)`);
       reranked.forEach((doc, i) => {
         const was = candidates.findIndex(([c]) => c.id === doc.id) + 1;
@@ -156,9 +169,9 @@ async function main(): Promise<void> {
         );
       });
     }
-    console.log('\n✔ = judged relevant. models/minilm has an untrained scoring head: its order is not meaningful yet.');
+    console.log('\n✔ = judged relevant.');
   } finally {
-    await reranker.dispose();
+    await reranker?.dispose();
     await embeddings.dispose();
   }
 }

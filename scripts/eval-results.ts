@@ -3,12 +3,12 @@
  * Python reference (tools/eval_reference.py), then writes docs/evaluation.md and
  * docs/evaluation.json.
  *
- * Needs the models: `npm run models` (all-MiniLM-L6-v2, the Python venv) and
- * `npm run models:trained` (the fine-tuned cross-encoder).
+ * Needs the models: `npm run models` (all-MiniLM-L6-v2, the distilled cross-encoder
+ * models/ce-minilm-l6-ict, the Python venv) and the data in ../shared/data.
  *
  * Options:
  *   --data <dir>          data folder (default ../shared/data)
- *   --model <dir>         cross-encoder (default models/ce-minilm-l6-dl21)
+ *   --model <dir>         cross-encoder (default models/ce-minilm-l6-ict)
  *   --scifact-top-k <n>   SciFact candidates reranked per query (default 100)
  *   --max-queries <n>     evaluate only the first n queries of each dataset (smoke runs)
  *   --scifact-max-queries <n>  evaluate only the first n SciFact queries
@@ -37,7 +37,7 @@ import { CrossEncoder } from '../src/scoring/cross-encoder.js';
 const { values } = parseArgs({
   options: {
     data: { type: 'string', default: '../shared/data' },
-    model: { type: 'string', default: 'models/ce-minilm-l6-dl21' },
+    model: { type: 'string', default: 'models/ce-minilm-l6-ict' },
     'scifact-top-k': { type: 'string', default: '100' },
     'max-queries': { type: 'string' },
     'scifact-max-queries': { type: 'string' },
@@ -89,7 +89,7 @@ function missing(): string[] {
   const out: string[] = [];
   for (const [dir, how] of [
     [BI, 'npm run models'],
-    [MODEL, 'npm run models:trained'],
+    [MODEL, MODEL.includes('ce-minilm-l6-dl21') ? 'npm run models:trained' : 'npm run models'],
   ] as const) {
     if (!existsSync(join(dir, 'onnx', 'model.onnx'))) out.push(`${dir} (build it with \`${how}\`)`);
   }
