@@ -1,14 +1,14 @@
 // Two-stage search: a bi-encoder (OnnxEmbeddings in a MemoryVectorStore) retrieves candidates fast, then the
 // cross-encoder reranks them. Prints both rankings side by side, marking the documents judged relevant.
 //
-//   npm run example:search                          SciFact from ../shared/data, 400 documents, 3 queries
-//   npm run example:search -- --limit 2000 --queries 5
+//   npm run example:search                          the bundled examples/data/docs notes, 3 questions
+//   npm run example:search -- --data ../shared/data/scifact --limit 400 --queries 3   SciFact (in ../shared/data)
 //   npm run example:search -- --data path/to/beir/folder    any BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 //   npm run example:search -- --model Xenova/ms-marco-MiniLM-L-6-v2   a hub reranker (needs internet once)
 //
 // The default reranker is models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models.
-// Without the data folder it falls back to the bundled examples/data/docs with a few built-in questions; without
-// that model (and no --model) it shows the vector search alone and says so.
+// Without --data it searches the bundled notes, so it runs the same with or without ../shared; without that model
+// (and no --model) it shows the vector search alone and says so.
 // Embeddings are cached in .cache/examples/ so a second run starts at once.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
-    data: { type: 'string', default: path.join(repoRoot, '../shared/data/scifact') },
+    data: { type: 'string' },
     limit: { type: 'string', default: '400' },
     queries: { type: 'string', default: '3' },
     k: { type: 'string', default: '20' },
@@ -122,9 +122,12 @@ async function cachedVectors(embeddings: OnnxEmbeddings, model: string, docs: Do
 const short = (text: string, n = 70) => (text.length > n ? `${text.slice(0, n - 1)}…` : text).replace(/\s+/g, ' ');
 
 async function main(): Promise<void> {
-  const dataset = existsSync(path.join(values.data, 'corpus.jsonl'))
-    ? await loadBeir(values.data, int('limit'), int('queries'))
-    : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled());
+  const dataset =
+    values.data === undefined
+      ? await loadBundled()
+      : existsSync(path.join(values.data, 'corpus.jsonl'))
+        ? await loadBeir(values.data, int('limit'), int('queries'))
+        : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled());
   console.log(`Corpus: ${dataset.name}\nReranker: ${model ?? 'none'}\nEmbeddings: ${values['embedding-model']}`);
   if (model === undefined) {
     console.log(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CrossEncoder, type ModelVariant } from '../src/index.js';
-import { modelDir } from './helpers/models.js';
+import { modelDir, noGolden } from './helpers/models.js';
 import { loadGolden, relevanceLogit } from './helpers/parity.js';
 
 // The reduced-precision files run through the same engine; they trade a little accuracy for size and speed.
@@ -15,7 +15,7 @@ async function logits(variant: ModelVariant, pairs: [string, string][]): Promise
   }
 }
 
-describe('model variants', () => {
+describe.skipIf(noGolden())('model variants', () => {
   it('fp16 stays within fp16 rounding of the fp32 logits', async () => {
     const golden = await loadGolden('tiny');
     const pairs = golden.pairs.slice(0, 64);

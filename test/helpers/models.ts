@@ -13,6 +13,31 @@ export const MODELS_DIR = join(REPO_ROOT, 'models');
 /** The evaluation data that sits beside the repository. */
 export const DATA_DIR = resolve(REPO_ROOT, '..', 'shared', 'data');
 
+/** The shared folder beside the repository: evaluation data (`data/`) and the distilled model's parts (`models/`). */
+export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
+
+/**
+ * Why tests that need a part of ../shared cannot run in this checkout, or undefined when they can; the reason is
+ * printed so the skip is never silent. Only a missing shared folder skips: with it present, a model or golden file
+ * that was not built still fails loudly.
+ */
+export function needsShared(part: 'data' | 'models', what: string): string | undefined {
+  const dir = join(SHARED_DIR, part);
+  if (existsSync(dir)) return undefined;
+  const reason =
+    `skipped: ${what} needs ${dir}, which is not beside this clone. ` +
+    `Put the project's shared folder at ${SHARED_DIR} and run \`npm run models\` to run these tests.`;
+  console.warn(reason);
+  return reason;
+}
+
+/** Skip reason for tests reading the golden files, which `npm run models` builds from ../shared/data. */
+export const noGolden = (): string | undefined => needsShared('data', 'models/golden/ (golden files)');
+
+/** Skip reason for tests running models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models. */
+export const noDistilled = (): string | undefined =>
+  needsShared('models', 'models/ce-minilm-l6-ict (the distilled reranker)');
+
 /** The folder of a project-built model; fails loudly when the models were not built, rather than skipping. */
 export function modelDir(name: string): string {
   const dir = join(MODELS_DIR, name);

@@ -2,14 +2,40 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { noDistilled } from '../helpers/models.js';
 
 const run = promisify(execFile);
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-// models/minilm's scoring head is untrained, so its order says nothing yet. The chatbot is therefore asked to keep
-// every candidate (--k 3 --top 3): the real bi-encoder picks the candidates, and the test checks the end-to-end path
-// (folder → vector store → reranker → offline answer with citations and scores), not ranking quality.
-describe('examples/chatbot.ts (offline mode, bundled documents)', () => {
+// The chatbot's default reranker is models/ce-minilm-l6-ict, assembled by `npm run models` from ../shared/models.
+const skip = noDistilled();
+
+async function ask(question: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [tsx, 'examples/chatbot.ts', '--offline', '--question', question], {
+    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
+  });
+  return stdout;
+}
+
+const cited = (stdout: string) =>
+  [...(/^A: (.*)$/m.exec(stdout)?.[1] ?? '').matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]);
+const sources = (stdout: string) => [...stdout.matchAll(/^\s+\d\. (\S+)\s+relevance (\d\.\d{4})$/gm)];
+
+describe.skipIf(skip)('examples/chatbot.ts (offline mode, bundled documents)', () => {
+  it('answers "How often should I water a cactus?" from watering.md, ranked first', async () => {
+    const stdout = await ask('How often should I water a cactus?');
+    expect(cited(stdout)).toContain('watering.md');
+    expect(cited(stdout).every((file) => file === 'watering.md')).toBe(true);
+    expect(sources(stdout)[0]?.[1]).toBe('watering.md');
+  });
+
+  it('answers "When should I repot?" from repotting.md, ranked first', async () => {
+    const stdout = await ask('When should I repot?');
+    expect(cited(stdout)).toContain('repotting.md');
+    expect(cited(stdout).every((file) => file === 'repotting.md')).toBe(true);
+    expect(sources(stdout)[0]?.[1]).toBe('repotting.md');
+  });
+
   it('answers a --question from the right file and lists sources with relevance scores', async () => {
     const { stdout } = await run(
       process.execPath,
