@@ -5,7 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import type { CrossEncoder as CrossEncoderType } from '../src/scoring/cross-encoder.js';
+import type { CrossEncoder as CrossEncoderType } from '../src/cross-encoder.js';
 import { buildFeeds, planBatches, type FeedLayout } from '../src/tokenize/batches.js';
 import type { AssembledPair } from '../src/tokenize/pair-template.js';
 import { PairTokenizer } from '../src/tokenize/tokenizer.js';

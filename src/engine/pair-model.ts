@@ -1,9 +1,9 @@
 import type * as ort from 'onnxruntime-node';
 import { AbortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
-import { parseModelConfig, type ModelConfig } from '../model/config.js';
-import { activate, type ResolvedActivation } from '../scoring/activation.js';
-import type { Activation, TextPair } from '../scoring/scorer.js';
-import { describe } from '../scoring/validate.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { activate, type ResolvedActivation } from './activation.js';
+import type { Activation, TextPair } from '../types.js';
+import { describe } from '../validate.js';
 import { buildFeeds, planBatches, type FeedLayout } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';

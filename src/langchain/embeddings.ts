@@ -3,12 +3,12 @@ import type * as ort from 'onnxruntime-node';
 import { DisposedError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import { openSession, type LoadedSession, type SessionOptions } from '../engine/session.js';
 import { resolveModelFiles, type HubOptions } from '../hub/index.js';
-import { parseModelConfig } from '../model/config.js';
-import { onnxPathFor, type ModelVariant } from '../model/variant.js';
+import { parseModelConfig } from '../engine/config.js';
+import { onnxPathFor, type ModelVariant } from '../engine/variant.js';
 import { buildFeeds, planBatches } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';
-import { describe, requireText, validateBatchSize } from '../scoring/validate.js';
+import { describe, requireText, validateBatchSize } from '../validate.js';
 
 /** The embedding model used when none is named: all-MiniLM-L6-v2 (384 dimensions) in the transformers.js layout. */
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';

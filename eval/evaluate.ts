@@ -2,8 +2,8 @@
  * Reranking evaluation: take a first stage's candidates for each judged query, measure them,
  * rerank the top k with a {@link Scorer}, measure again.
  */
-import { AbortError, InvalidArgumentError } from '../errors.js';
-import type { Scorer } from '../scoring/scorer.js';
+import { AbortError, InvalidArgumentError } from '../src/index.js';
+import type { Scorer } from '../src/index.js';
 import { Bm25Index, type Bm25Options } from './bm25.js';
 import { type Dataset, defaultRelevanceThreshold, passageText } from './datasets.js';
 import {

@@ -1,8 +1,8 @@
-import { abortError, InlineBackend, type ScoringBackend } from '../engine/backend.js';
-import type { PairModelSpec } from '../engine/pair-model.js';
-import type { SessionOptions } from '../engine/session.js';
-import { WorkerBackend } from '../engine/worker-backend.js';
-import { AbortError, DisposedError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { abortError, InlineBackend, type ScoringBackend } from './engine/backend.js';
+import type { PairModelSpec } from './engine/pair-model.js';
+import type { SessionOptions } from './engine/session.js';
+import { WorkerBackend } from './engine/worker-backend.js';
+import { AbortError, DisposedError, InvalidArgumentError, ModelFormatError } from './errors.js';
 import {
   DEFAULT_MODEL_ID,
   inspectFailedCacheFile,
@@ -12,12 +12,12 @@ import {
   type HubOptions,
   type ModelFileSpec,
   type ResolvedModel,
-} from '../hub/index.js';
-import { onnxPathFor, type ModelVariant } from '../model/variant.js';
-import type { TruncationStrategy } from '../tokenize/truncation.js';
-import type { ResolvedActivation } from './activation.js';
-import type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scorer.js';
-import { callDeadline } from './deadline.js';
+} from './hub/index.js';
+import { onnxPathFor, type ModelVariant } from './engine/variant.js';
+import type { TruncationStrategy } from './tokenize/truncation.js';
+import type { ResolvedActivation } from './engine/activation.js';
+import type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
+import { callDeadline } from './engine/deadline.js';
 import {
   describe,
   requireOptions,
@@ -29,6 +29,17 @@ import {
   validateTimeoutMs,
   validateTopK,
 } from './validate.js';
+
+/**
+ * What a reranker needs from a model: scores for pairs, and a query's documents
+ * ranked best first. `CrossEncoder` implements it; so can a remote service or a test double.
+ */
+export interface Scorer {
+  /** One score per pair, in the order given. An empty list resolves to `[]` without touching the model. */
+  score(pairs: readonly TextPair[], options?: ScoreOptions): Promise<number[]>;
+  /** The documents ranked by score for `query`, best first; ties keep the caller's order. */
+  rank(query: string, documents: readonly string[], options?: RankOptions): Promise<RankResult[]>;
+}
 
 /** The hub model used when none is named: a 22M-parameter MS MARCO reranker in the transformers.js layout. */
 export const DEFAULT_MODEL = DEFAULT_MODEL_ID;

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
-import type { Scorer } from '../scoring/scorer.js';
+import type { Scorer } from '../src/index.js';
 import { formatRun, HELP, runCli } from './cli.js';
 import { createProgress } from './progress.js';
 

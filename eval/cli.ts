@@ -1,6 +1,6 @@
 /**
- * `langchain-cross-encoder eval`: measure a first stage and its reranking on a BEIR-layout
- * dataset. The bin wrapper injects model loading, which keeps this module free of the engine.
+ * The eval command (`npm run eval`): measure a first stage and its reranking on a BEIR-layout
+ * dataset. Its entry (main.ts) injects model loading, which keeps this module free of the engine.
  */
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
-import type { Scorer } from '../scoring/scorer.js';
+import type { Scorer } from '../src/index.js';
 import { defaultRelevanceThreshold, listRuns, loadDataset, readTrecRun } from './datasets.js';
 import { BiEncoderScorer, denseFirstStage } from './dense.js';
 import { evaluateReranking, type FirstStage, type RerankingReport } from './evaluate.js';
@@ -34,7 +34,7 @@ export interface CliDeps {
   stderr: ProgressStream;
 }
 
-export const HELP = `Usage: langchain-cross-encoder eval --data <dataset dir> [options]
+export const HELP = `Usage: npm run eval -- --data <dataset dir> [options]
 
 Measures nDCG@10, MRR@10 and Recall@100 (trec_eval semantics) of a first stage and,
 with --model, of its top-k reranked by a cross-encoder.
@@ -93,7 +93,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     args = parseCli(argv);
   } catch (error) {
     if (!(error instanceof UsageError) && !isParseArgsError(error)) throw error;
-    deps.stderr.write(`error: ${(error as Error).message}\nRun "langchain-cross-encoder eval --help" for usage.\n`);
+    deps.stderr.write(`error: ${(error as Error).message}\nRun "npm run eval -- --help" for usage.\n`);
     return 2;
   }
   if (args === 'help') {

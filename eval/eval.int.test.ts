@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { OnnxEmbeddings } from '../langchain/embeddings.js';
-import { CrossEncoder } from '../scoring/cross-encoder.js';
+import { OnnxEmbeddings } from '../src/index.js';
+import { CrossEncoder } from '../src/index.js';
 import { runCli, type CliDeps } from './cli.js';
 
 const DATA = resolve('../shared/data');
