@@ -87,6 +87,7 @@ describe.skipIf(!ready)('eval CLI end to end', () => {
     const json = join(root, 'scifact.json');
     const saved = join(root, 'scifact.trec');
     const argv = ['eval', '--data', data, '--first-stage', 'dense', '--cache-dir', cache, '--top-k', '10'];
+    argv.push('--embedding-model', 'models/all-MiniLM-L6-v2');
     const d = deps();
     const code = await runCli([...argv, '--reranker', 'bi-encoder', '--json', json, '--save-run', saved], d);
     expect(code, d.err.text()).toBe(0);

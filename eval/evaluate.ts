@@ -66,6 +66,8 @@ export interface RerankingReport {
     firstStage: string;
     topK: number;
     depth: number;
+    /** The most first-stage candidates any evaluated query kept; recall cannot look deeper than this. */
+    candidatesKept: number;
     maxQueries: number | null;
     reranked: boolean;
   };
@@ -81,7 +83,8 @@ export interface RerankingReport {
   reranked?: StageReport;
   /** With `keepCandidates`: query id → first-stage candidates in trec_eval order. */
   candidates?: Record<string, ScoredDoc[]>;
-  timings: { firstStageMs: number; rerankMs: number; totalMs: number; pairs: number };
+  /** `corpusEmbeddingMs`: the part of `firstStageMs` spent embedding the corpus, when a dense first stage did. */
+  timings: { firstStageMs: number; rerankMs: number; totalMs: number; pairs: number; corpusEmbeddingMs?: number };
 }
 
 /**
@@ -181,6 +184,7 @@ export async function evaluateReranking(options: EvaluateRerankingOptions): Prom
       firstStage: describeFirstStage(options.firstStage),
       topK,
       depth,
+      candidatesKept: Math.max(...queries.map((q) => firstStage.get(q)!.length)),
       maxQueries,
       reranked: scorer !== undefined,
     },
