@@ -94,7 +94,7 @@ await writeFile(
   [
     '## Many candidates in one call',
     '',
-    'Measured by `npm run bench:big-call` (`-- --model minilm` for MiniLM): one `score` call over DL19 corpus ' +
+    'Measured by `npm run bench:big-call` (`-- --model ce-minilm-l6-ict` for MiniLM): one `score` call over DL19 corpus ' +
       'passages; peak RSS growth over the loaded model (target ≤ 300 MB); the largest |Δ logit| against the same ' +
       'pairs scored in calls of 100 (batches are formed by length within each call, so fp32 rounding may differ in ' +
       'the last bits).',

@@ -24,14 +24,14 @@ const k = Number(args.candidates);
 const { CrossEncoder } = (await import(join(ROOT, 'dist', 'index.js'))) as { CrossEncoder: typeof CrossEncoderType };
 const workloads = await buildWorkloads(
   { dl19Queries: 12, candidates: [], lengths: [], sweepCalls: 1 },
-  modelDir('minilm'),
+  modelDir('ce-minilm-l6-ict'),
 );
 const items = (workloads[0] as { items: WorkItem[] }).items.slice(0, calls);
 const rows: { model: string; setting: string; medianMs: number; pairsPerSec: number }[] = [];
 
 for (const [model, variant] of [
   ['tiny', 'fp32'],
-  ['minilm', 'int8'],
+  ['ce-minilm-l6-ict', 'int8'],
 ] as const) {
   const ce = await CrossEncoder.load(modelDir(model), { variant, threads: Number(args.threads), activation: 'none' });
   const settings: Record<string, () => Promise<unknown>> = {

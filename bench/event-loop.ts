@@ -1,7 +1,7 @@
 // The event loop while reranks run: the largest delay of each 100-candidate DL19 call, by how the scoring runs
 // (worker thread at the caller's priority, the default; worker at nice 10; inline), alternating in one invocation.
 // Writes bench/results/event-loop.{json,md}.
-// Usage: tsx bench/event-loop.ts [--models tiny,minilm] [--variants fp32,int8] [--queries 15] [--rounds 2] [--threads 2]
+// Usage: tsx bench/event-loop.ts [--models tiny,ce-minilm-l6-ict] [--variants fp32,int8] [--queries 15] [--rounds 2] [--threads 2]
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { loadDl19, ROOT } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
-    models: { type: 'string', default: 'tiny,minilm' },
+    models: { type: 'string', default: 'tiny,ce-minilm-l6-ict' },
     variants: { type: 'string', default: 'fp32,int8' },
     queries: { type: 'string', default: '15' },
     rounds: { type: 'string', default: '2' },

@@ -64,13 +64,13 @@ async function alternate(
 
 const workloads = await buildWorkloads(
   { dl19Queries: 12, candidates: [], lengths: [], sweepCalls: 1 },
-  modelDir('minilm'),
+  modelDir('ce-minilm-l6-ict'),
 );
 const dl19 = (workloads[0] as { items: WorkItem[] }).items;
 const configs: { model: string; variant: Variant; items: WorkItem[] }[] = [
   { model: 'tiny', variant: 'fp32', items: dl19.slice(0, args.quick ? 2 : 6) },
-  { model: 'minilm', variant: 'fp32', items: dl19.slice(0, args.quick ? 1 : 2) },
-  { model: 'minilm', variant: 'int8', items: dl19.slice(0, 1) },
+  { model: 'ce-minilm-l6-ict', variant: 'fp32', items: dl19.slice(0, args.quick ? 1 : 2) },
+  { model: 'ce-minilm-l6-ict', variant: 'int8', items: dl19.slice(0, 1) },
 ];
 
 for (const { model, variant, items } of configs) {

@@ -1,6 +1,6 @@
 // The reranking benchmark: every runner on the same machine, model files and thread count, rounds alternating
 // between runners in one invocation. Writes bench/results/results.{json,md} and a chart.
-// Usage: npm run bench [-- --quick] [--rounds N] [--threads N] [--models tiny,minilm] [--out DIR]
+// Usage: npm run bench [-- --quick] [--rounds N] [--threads N] [--models tiny,ce-minilm-l6-ict] [--out DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     threads: { type: 'string', default: '2' },
-    models: { type: 'string', default: 'tiny,minilm' },
+    models: { type: 'string', default: 'tiny,ce-minilm-l6-ict' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     'no-st': { type: 'boolean', default: false },
     'no-cold': { type: 'boolean', default: false },
@@ -49,7 +49,7 @@ const BATCH = 32;
 const PLANS: Record<string, WorkloadPlan> = quick
   ? {
       tiny: { dl19Queries: 3, candidates: [10, 100, 1000], lengths: [32, 128, 512], sweepCalls: 1 },
-      minilm: { dl19Queries: 1, candidates: [10, 50], lengths: [32, 128], sweepCalls: 1 },
+      'ce-minilm-l6-ict': { dl19Queries: 1, candidates: [10, 50], lengths: [32, 128], sweepCalls: 1 },
     }
   : {
       tiny: {
@@ -58,10 +58,15 @@ const PLANS: Record<string, WorkloadPlan> = quick
         lengths: [16, 32, 64, 128, 256, 512],
         sweepCalls: 1,
       },
-      minilm: { dl19Queries: 3, candidates: [10, 50, 100], lengths: [16, 64, 128, 256, 512], sweepCalls: 1 },
+      'ce-minilm-l6-ict': {
+        dl19Queries: 3,
+        candidates: [10, 50, 100],
+        lengths: [16, 64, 128, 256, 512],
+        sweepCalls: 1,
+      },
     };
 // Candidates per call in the length sweep.
-const LENGTH_SWEEP_CANDIDATES: Record<string, number> = { tiny: 32, minilm: 8 };
+const LENGTH_SWEEP_CANDIDATES: Record<string, number> = { tiny: 32, 'ce-minilm-l6-ict': 8 };
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -137,7 +142,7 @@ async function timeJs(
 
 async function benchModel(model: string, results: Results): Promise<void> {
   const plan = PLANS[model] as WorkloadPlan;
-  const workloads = await buildWorkloads(plan, modelDir('minilm'), LENGTH_SWEEP_CANDIDATES[model] ?? 32);
+  const workloads = await buildWorkloads(plan, modelDir('tiny'), LENGTH_SWEEP_CANDIDATES[model] ?? 32);
   const workloadFile = await writeWorkloadFile(workloads);
   const shape = readShape(modelDir(model));
   const tokenizer = await PairTokenizer.fromFiles({
@@ -443,7 +448,7 @@ if (args.render === true || args['cold-only'] === true) {
     results.cold = [];
     for (const model of models) {
       const plan = PLANS[model] as WorkloadPlan;
-      const workloads = await buildWorkloads(plan, modelDir('minilm'), LENGTH_SWEEP_CANDIDATES[model] ?? 32);
+      const workloads = await buildWorkloads(plan, modelDir('tiny'), LENGTH_SWEEP_CANDIDATES[model] ?? 32);
       await coldStarts(model, await writeWorkloadFile(workloads), results);
     }
     results.notes.push(
