@@ -10,11 +10,10 @@ import { CrossEncoder } from '../src/index.js';
 import { runCli, type CliDeps } from './cli.js';
 
 const DATA = resolve('../shared/data');
-const ready =
-  existsSync('models/minilm-random-head/onnx/model.onnx') &&
-  existsSync('models/all-MiniLM-L6-v2/onnx/model.onnx') &&
-  existsSync(join(DATA, 'trec-dl-2019-passage')) &&
-  existsSync(join(DATA, 'scifact'));
+// Only missing shared data skips (with the reason printed); missing models fail, since `npm run models` builds them.
+const ready = existsSync(join(DATA, 'trec-dl-2019-passage')) && existsSync(join(DATA, 'scifact'));
+if (!ready)
+  console.warn(`skipped: the eval CLI end-to-end tests need DL19 and SciFact in ${DATA}, not beside this clone.`);
 
 const root = mkdtempSync(join(tmpdir(), 'eval-int-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -66,7 +65,15 @@ describe.skipIf(!ready)('eval CLI end to end', () => {
   it('reranks 3 DL19 queries of the BM25 run with models/minilm-random-head and writes the JSON report', async () => {
     const json = join(root, 'dl19.json');
     const d = deps();
-    const argv = ['eval', '--data', join(DATA, 'trec-dl-2019-passage'), '--run', 'bm25', '--model', 'models/minilm-random-head'];
+    const argv = [
+      'eval',
+      '--data',
+      join(DATA, 'trec-dl-2019-passage'),
+      '--run',
+      'bm25',
+      '--model',
+      'models/minilm-random-head',
+    ];
     const code = await runCli([...argv, '--top-k', '20', '--max-queries', '3', '--variant', 'int8', '--json', json], d);
     expect(code, d.err.text()).toBe(0);
     expect(d.out.text()).toMatch(/3 queries evaluated/);
