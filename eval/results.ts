@@ -388,10 +388,10 @@ const NEXT_STEP = [
   '2. Listwise targets from both: the ranking of each group under each teacher turned into a Plackett-Luce or',
   '   ListNet target, so the student learns the order the teachers agree on rather than one score scale.',
   '',
-  'Both are flags away in `tools/train_cross_encoder.py --recipe ict` (the teacher scores are computed once,',
-  'before training), but a run costs about 3,800 batched steps: minutes on a GPU, days on the 2-core CPU these',
-  'figures were measured on (see docs/fine-tuning.md for the measured seconds per step). No GPU was available',
-  'when this report was produced, so neither has been tried.',
+  'Both change only the teacher-score step of `tools/train_cross_encoder.py --recipe ict` (computed once, before',
+  'training), but each needs a full run of 3,800 batched steps: about 5 minutes on one H200, over a month on the',
+  'shared 2-core CPU these figures were measured on (733 s per step there, docs/fine-tuning.md). No GPU was',
+  'available when this report was produced, so neither has been tried.',
 ];
 
 function markdown(rows: Row[], meta: Record<string, unknown>): string {
@@ -535,7 +535,7 @@ async function main(): Promise<void> {
     'TREC DL 2019': 'rerank the top 100 of runs/bm25.top100.trec (43 judged queries)',
     SciFact: `BM25 (k1 0.9, b 0.4) or dense (all-MiniLM-L6-v2 fp32 in a MemoryVectorStore) over the 5,183 abstracts; reranked top-k = ${SCIFACT_TOP_K}`,
     'max queries': `TREC DL: ${MAX_QUERIES ?? 'all'}; SciFact: ${SCIFACT_MAX_QUERIES ?? 'all'} (the first n judged queries in queries.jsonl order)`,
-    'cross-encoder training': modelCard()?.hyperparameters ?? 'training.json not found',
+    'cross-encoder training': modelCard()?.hyperparameters ?? `see ${MODEL}/README.md and docs/fine-tuning.md`,
     'total wall time (s)': Math.round((performance.now() - started) / 100) / 10,
   };
   mkdirSync('docs', { recursive: true });
