@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
-const external = ['onnxruntime-node', '@huggingface/tokenizers', /^@langchain\//];
+const external = ['onnxruntime-node', 'tokenizers', /^@langchain\//];
 
 export default defineConfig([
   {

@@ -118,7 +118,7 @@ export class PairModel {
   }
 
   /** The model input for one pair after truncation. */
-  encode(query: string, passage: string): AssembledPair {
+  encode(query: string, passage: string): Promise<AssembledPair> {
     return this.#tokenizer.encodePair(query, passage, this.info.maxLength, this.#truncation);
   }
 
@@ -132,7 +132,7 @@ export class PairModel {
   /** Scores pairs in length-sorted batches; the result is in the caller's order. */
   async score(request: PairScoreRequest): Promise<Float64Array> {
     const activation = this.activationFor(request.activation);
-    const encoded = this.#tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
+    const encoded = await this.#tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
     const scores = new Float64Array(encoded.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;

@@ -36,7 +36,7 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
     }
     case 'encode':
       try {
-        send({ type: 'encoded', id: message.id, pair: model.encode(message.query, message.passage) });
+        send({ type: 'encoded', id: message.id, pair: await model.encode(message.query, message.passage) });
       } catch (error) {
         send({ type: 'error', id: message.id, error: toWire(error) });
       }

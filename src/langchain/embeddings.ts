@@ -134,7 +134,7 @@ export class OnnxEmbeddings extends Embeddings {
 
   async #embed(texts: string[]): Promise<number[][]> {
     const loaded = await this.#load();
-    const encoded = texts.map((text) => loaded.tokenizer.encodeSingle(text, loaded.maxLength));
+    const encoded = await loaded.tokenizer.encodeSingles(texts, loaded.maxLength);
     const layout = {
       inputs: loaded.session.inputs,
       int32: loaded.session.int32Inputs,
