@@ -185,7 +185,8 @@ for (const { model, variant, items } of configs) {
       for (const it of items) for (const p of it.passages) await general.encodePair(it.query, p, 512, 'longest_first');
     },
     'fast WordPiece path, query once per pair': async () => {
-      for (const it of items) for (const p of it.passages) await tokenizer.encodePair(it.query, p, 512, 'longest_first');
+      for (const it of items)
+        for (const p of it.passages) await tokenizer.encodePair(it.query, p, 512, 'longest_first');
     },
     'fast WordPiece path, query once per call (engine)': async () => {
       for (const it of items) {

@@ -81,6 +81,20 @@ export class NonFiniteScoreError extends CrossEncoderError {
   }
 }
 
+/**
+ * ONNX Runtime failed while running the model: an input it cannot take (a sequence longer than the position table,
+ * a token id past the vocabulary), or a graph that fails at run time. The message names the file and input shapes.
+ */
+export class InferenceError extends CrossEncoderError {
+  /** The ONNX file that failed. */
+  readonly file: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
+    super('INFERENCE_FAILED', message, options);
+    this.file = options?.file;
+  }
+}
+
 /** The caller's AbortSignal fired, or the call ran past its timeout. */
 export class AbortError extends CrossEncoderError {
   constructor(message = 'The operation was aborted.', options?: { cause?: unknown }) {
@@ -138,6 +152,8 @@ export function fromWire(wire: WireError): Error {
       return new ModelFormatError(wire.message, wire.file === undefined ? {} : { file: wire.file });
     case 'NonFiniteScoreError':
       return new NonFiniteScoreError(wire.message);
+    case 'InferenceError':
+      return new InferenceError(wire.message, wire.file === undefined ? {} : { file: wire.file });
     case 'AbortError':
       return new AbortError(wire.message);
     case 'DisposedError':

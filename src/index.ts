@@ -8,6 +8,7 @@ export {
   ModelFormatError,
   ModelNotFoundError,
   NonFiniteScoreError,
+  InferenceError,
   OfflineError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';

@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node';
-import { AbortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
+import { AbortError, InferenceError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import { parseModelConfig, type ModelConfig } from '../model/config.js';
 import { activate, type ResolvedActivation } from '../scoring/activation.js';
 import type { Activation, TextPair } from '../scoring/scorer.js';
@@ -163,7 +163,19 @@ export class PairModel {
   }
 
   async #forward(feeds: Record<string, ort.Tensor>, rows: number): Promise<Float32Array> {
-    const result = await this.#loaded.session.run(feeds);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.#loaded.session.run(feeds);
+    } catch (cause) {
+      const shapes = Object.entries(feeds)
+        .map(([name, tensor]) => `${name} [${tensor.dims.join(', ')}] ${tensor.type}`)
+        .join(', ');
+      throw new InferenceError(
+        `ONNX Runtime failed running ${this.#onnxPath} on ${shapes}: ${(cause as Error)?.message ?? String(cause)}. ` +
+          'If the sequence length is past what the model takes, pass a smaller maxLength.',
+        { file: this.#onnxPath, cause },
+      );
+    }
     const output = result[this.#loaded.outputName];
     const expected = rows * this.info.numLabels;
     if (output === undefined || output.data.length !== expected) {

@@ -100,7 +100,11 @@ function specFor(
   const file = (path: string) => resolved.files.get(path) as string;
   return {
     configPath: file('config.json'),
-    sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
+    // sentence-transformers reads its own config only for a folder in its layout, which modules.json marks.
+    sentenceTransformersConfigPath:
+      resolved.files.get('modules.json') === undefined
+        ? undefined
+        : resolved.files.get('config_sentence_transformers.json'),
     tokenizerJsonPath: file('tokenizer.json'),
     tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
     onnxPath: file(onnxFile),
@@ -224,6 +228,7 @@ export class CrossEncoder implements Scorer {
     const files: ModelFileSpec[] = [
       { path: 'config.json' },
       { path: 'config_sentence_transformers.json', optional: true },
+      { path: 'modules.json', optional: true },
       { path: 'tokenizer.json' },
       { path: 'tokenizer_config.json', optional: true },
       { path: onnxFile },
