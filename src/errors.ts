@@ -88,6 +88,20 @@ export class AbortError extends CrossEncoderError {
   }
 }
 
+/**
+ * The one way an aborted call fails: `what` (e.g. `'Scoring'`) was aborted, or timed out when `timeout` is given or
+ * the signal's reason is a `TimeoutError`. `cause` is the signal's reason.
+ */
+export function abortError(what: string, cause?: unknown, timeout?: { ms: number; setting: string }): AbortError {
+  const timedOut = timeout !== undefined || (cause instanceof Error && cause.name === 'TimeoutError');
+  const message = !timedOut
+    ? `${what} was aborted.`
+    : timeout === undefined
+      ? `${what} timed out.`
+      : `${what} timed out after ${timeout.ms} ms (${timeout.setting}).`;
+  return new AbortError(message, cause === undefined ? undefined : { cause });
+}
+
 /** The model was used after `dispose()`. */
 export class DisposedError extends CrossEncoderError {
   constructor() {

@@ -12,7 +12,7 @@ const SRC = join(ROOT, 'src');
 /** Floors from the bottom up: a module may import its own folder or any lower floor, nothing else. */
 const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
-  ['validate.ts'],
+  ['validate.ts', 'ranking.ts'],
   ['hub/', 'tokenize/'],
   ['engine/'],
   ['cross-encoder.ts'],

@@ -1,7 +1,7 @@
 import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manager';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import { AbortError, InvalidArgumentError } from '../errors.js';
+import { AbortError, abortError, InvalidArgumentError } from '../errors.js';
 import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
 import type { Activation, RankResult } from '../types.js';
 import { callDeadline, type CallDeadline } from '../engine/deadline.js';
@@ -79,6 +79,16 @@ export interface CrossEncoderRerankOptions {
    * @default the reranker's `timeoutMs`
    */
   timeoutMs?: number;
+}
+
+/** One reranking call's settings, checked. */
+interface RerankCall {
+  topN: number;
+  minScore: number | undefined;
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  /** The option `timeoutMs` came from, named in a timeout's message. */
+  setting: string;
 }
 
 /** What `rerank` accepts per document, as CohereRerank does: a Document, a string, or a record with `pageContent`. */
@@ -198,7 +208,13 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       'CrossEncoderReranker',
     );
     try {
-      const ranked = await this.#rank(query, texts, this.topN, this.minScore, undefined, this.timeoutMs, 'timeoutMs');
+      const ranked = await this.#rank(query, texts, {
+        topN: this.topN,
+        minScore: this.minScore,
+        signal: undefined,
+        timeoutMs: this.timeoutMs,
+        setting: 'timeoutMs',
+      });
       const result = ranked.map(({ index, score }) => annotate(documents[index] as DocumentInterface, score));
       await runManager?.handleRetrieverEnd(result);
       return result;
@@ -231,24 +247,21 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       typeof doc === 'string' ? doc : pageContentOf(doc as { pageContent?: unknown }, `documents[${i}]`),
     );
     if (texts.length === 0) return [];
-    const ranked =
-      timeoutMs === undefined
-        ? await this.#rank(query, texts, topN, minScore, signal, this.timeoutMs, 'timeoutMs')
-        : await this.#rank(query, texts, topN, minScore, signal, timeoutMs, 'options.timeoutMs');
+    const ranked = await this.#rank(query, texts, {
+      topN,
+      minScore,
+      signal,
+      ...(timeoutMs === undefined
+        ? { timeoutMs: this.timeoutMs, setting: 'timeoutMs' }
+        : { timeoutMs, setting: 'options.timeoutMs' }),
+    });
     return ranked.map(({ index, score }) => ({ index, relevanceScore: score }));
   }
 
-  async #rank(
-    query: string,
-    texts: string[],
-    topN: number,
-    minScore: number | undefined,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    setting: string,
-  ): Promise<RankResult[]> {
+  async #rank(query: string, texts: string[], call: RerankCall): Promise<RankResult[]> {
+    const { topN, minScore, signal, timeoutMs, setting } = call;
     if (topN === 0) return [];
-    if (signal?.aborted) throw callDeadline(signal, undefined).error('Reranking');
+    if (signal?.aborted) throw abortError('Reranking', signal.reason);
     const deadline = callDeadline(signal, timeoutMs, setting);
     try {
       // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
