@@ -13,6 +13,7 @@ import {
   validateSignal,
   validateTimeoutMs,
 } from '../validate.js';
+import { Lazy } from './lazy.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
 type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;
@@ -116,9 +117,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly activation: Activation | undefined;
   readonly minScore: number | undefined;
   readonly timeoutMs: number | undefined;
-  readonly #loadOptions: CrossEncoderOptions;
   readonly #shared: Scorer | undefined;
-  #loading: Promise<Scorer> | undefined;
+  readonly #loaded: Lazy<Scorer>;
 
   constructor(fields: CrossEncoderRerankerOptions = {}) {
     super();
@@ -134,8 +134,9 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }
       this.model = model;
       this.#shared = undefined;
-      this.#loadOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
-      if (activation !== undefined) this.#loadOptions.activation = activation;
+      const options: CrossEncoderOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
+      if (activation !== undefined) options.activation = activation;
+      this.#loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options));
     } else if (isScorer(model)) {
       const loadKeys = Object.entries(fields)
         .filter(([key, value]) => value !== undefined && !OWN_KEYS.has(key))
@@ -149,7 +150,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }
       this.model = model instanceof CrossEncoder ? model.info.model : (model.constructor?.name ?? 'Scorer');
       this.#shared = model;
-      this.#loadOptions = {};
+      this.#loaded = new Lazy(() => Promise.resolve(model));
     } else {
       throw new InvalidArgumentError(
         'model',
@@ -160,7 +161,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
 
   /** Loads the model now instead of on the first query, e.g. at server start. Resolves once it can score. */
   async warmup(): Promise<void> {
-    await this.#scorer();
+    await this.#loaded.get();
   }
 
   /**
@@ -168,16 +169,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
    * alone: its owner disposes it.
    */
   async dispose(): Promise<void> {
-    const loading = this.#loading;
-    this.#loading = undefined;
-    if (loading === undefined || this.#shared !== undefined) return;
-    let scorer: Scorer;
-    try {
-      scorer = await loading;
-    } catch {
-      return;
-    }
-    await (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.();
+    if (this.#shared !== undefined) return;
+    await this.#loaded.reset(async (scorer) => (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.());
   }
 
   /**
@@ -267,7 +260,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
       // custom Scorer that ignores signals.
       const ranked = await untilAborted(
-        this.#scorer().then((scorer) => {
+        this.#loaded.get().then((scorer) => {
           const options: Record<string, unknown> = { topK: topN };
           if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
           if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
@@ -280,19 +273,6 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     } finally {
       deadline.dispose();
     }
-  }
-
-  #scorer(): Promise<Scorer> {
-    if (this.#shared !== undefined) return Promise.resolve(this.#shared);
-    if (this.#loading === undefined) {
-      const loading = CrossEncoder.load(this.model, this.#loadOptions);
-      this.#loading = loading;
-      // A failed load is forgotten so the next call tries again (e.g. after the network comes back).
-      loading.catch(() => {
-        if (this.#loading === loading) this.#loading = undefined;
-      });
-    }
-    return this.#loading;
   }
 }
 
