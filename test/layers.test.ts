@@ -133,6 +133,14 @@ describe('the layer rule', () => {
     expect(misplaced).toEqual([]);
   });
 
+  it('keeps tests that need built models out of src/', () => {
+    const all = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? all(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    expect(all(SRC).filter((file) => file.endsWith('.int.test.ts'))).toEqual([]);
+  });
+
   it('lets the evaluation tool reach the library only through its public entry', () => {
     const evalDir = join(ROOT, 'eval');
     const entry = join(SRC, 'index.ts');
