@@ -12,10 +12,10 @@ import {
 } from '../errors.js';
 import { CACHE_ENV } from './cache-dir.js';
 
-export const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
-export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
 /** A temp file untouched this long (or twice the idle timeout, if longer) belongs to a transfer that died. */
-export const STALE_PARTIAL_MS = 10 * 60_000;
+const STALE_PARTIAL_MS = 10 * 60_000;
 
 export interface DownloadOptions {
   /** Hugging Face access token, sent as `Authorization: Bearer <token>` (needed for gated or private repos). */
