@@ -9,6 +9,8 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+// Each entry imports its module inside `run`, e.g.
+//   serve: { summary: '...', run: async (argv) => (await import('./serve/cli.js')).runServe(argv) },
 const COMMANDS: Record<string, Command> = {};
 
 function version(): string {
