@@ -42,7 +42,7 @@ describe('MicroBatcher', () => {
               String(q),
               Array.from({ length: size }, (_, p) => String(p)),
               false,
-              never,
+              never(),
             ),
           ),
         );
