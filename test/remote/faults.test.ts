@@ -211,6 +211,17 @@ describe('our server facing bad requests', () => {
     ]);
   });
 
+  it('/info states the limits and /metrics counts requests, batches and the queue', async () => {
+    const info = (await (await fetch(`${server.url}/info`)).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ max_client_batch_size: 5, micro_batching: true });
+    await post('/v2/rerank', '{"query":"q","documents":["a"]}');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/lce_requests_total\{route="\/v2\/rerank",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/lce_request_duration_seconds_count [1-9]/);
+    expect(metrics).toMatch(/lce_batch_requests_bucket\{le="1"\} [1-9]/);
+    expect(metrics).toMatch(/lce_queue_depth 0/);
+  });
+
   it('refuses GET on a rerank route with 405 and says so', async () => {
     const response = await fetch(`${server.url}/rerank`);
     expect(response.status).toBe(405);
