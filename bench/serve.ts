@@ -39,7 +39,12 @@ const model = await CrossEncoder.load(modelDir(args.model), {
   threads: Number(args.threads),
 });
 const servers = {
-  'micro-batching': await RerankServer.start({ scorer: model, port: 0, maxQueuedRequests: 10_000 }),
+  'micro-batching': await RerankServer.start({
+    scorer: model,
+    port: 0,
+    maxQueuedRequests: 10_000,
+    requestTimeoutMs: 600_000,
+  }),
   'one call per request': await RerankServer.start({
     scorer: model,
     port: 0,
@@ -86,7 +91,7 @@ const loadBefore = load();
 await drive(servers['micro-batching'].url, 4, 8); // warm-up: worker, ORT arenas, connections
 for (let round = 0; round < rounds; round++) {
   for (const clients of levels) {
-    const total = Math.max(Number(args.requests), clients * 2);
+    const total = Math.max(Number(args.requests), clients);
     // Alternate which setting goes first, so drift on a shared machine falls on both.
     const order = Object.entries(servers);
     if (round % 2 === 1) order.reverse();

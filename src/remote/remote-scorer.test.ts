@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import type { TextPair } from '../scoring/scorer.js';
+import type { TextPair } from '../types.js';
 import { RemoteScorer } from './remote-scorer.js';
 
 /** A fetch that answers like a TEI server scoring each text by its length, and records what it was sent. */

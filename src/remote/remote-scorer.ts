@@ -1,6 +1,7 @@
 import { AbortError, InvalidArgumentError, RemoteScorerError } from '../errors.js';
-import { callDeadline } from '../scoring/deadline.js';
-import type { RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from '../scoring/scorer.js';
+import { callDeadline } from '../engine/deadline.js';
+import type { Scorer } from '../cross-encoder.js';
+import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.js';
 import {
   describe,
   requireOptions,
@@ -10,7 +11,7 @@ import {
   validateSignal,
   validateTimeoutMs,
   validateTopK,
-} from '../scoring/validate.js';
+} from '../validate.js';
 import { backoffMs, retryAfterMs, sleep } from './backoff.js';
 import { MalformedAnswer, readRerankAnswer, rerankRequestBody, serverErrorText, type RerankProtocol } from './wire.js';
 

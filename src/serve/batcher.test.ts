@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Scorer, TextPair } from '../scoring/scorer.js';
+import type { Scorer } from '../cross-encoder.js';
+import type { TextPair } from '../types.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { HttpError } from './http-error.js';
 

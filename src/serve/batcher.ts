@@ -1,4 +1,5 @@
-import type { Scorer, ScoreOptions, TextPair } from '../scoring/scorer.js';
+import type { Scorer } from '../cross-encoder.js';
+import type { ScoreOptions, TextPair } from '../types.js';
 import { HttpError } from './http-error.js';
 
 /** How requests are merged into engine calls. */

@@ -3,7 +3,7 @@
  * in-flight requests and exits. The bin wrapper passes the loader, so this module stays free of the engine.
  */
 import { parseArgs } from 'node:util';
-import type { Scorer } from '../scoring/scorer.js';
+import type { Scorer } from '../cross-encoder.js';
 import { RerankServer, type RerankServerOptions } from './server.js';
 
 /** Weights the served model runs with. */

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CrossEncoderError, InvalidArgumentError } from '../errors.js';
-import type { Scorer } from '../scoring/scorer.js';
-import { describe } from '../scoring/validate.js';
+import type { Scorer } from '../cross-encoder.js';
+import { describe } from '../validate.js';
 import { MicroBatcher } from './batcher.js';
 import { HttpError } from './http-error.js';
 import { ServerMetrics } from './metrics.js';
