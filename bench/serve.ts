@@ -38,6 +38,7 @@ const model = await CrossEncoder.load(modelDir(args.model), {
   variant: args.variant as 'fp32' | 'int8',
   threads: Number(args.threads),
 });
+// No timeouts or 429s in the way: this measures how long requests take, however long that is.
 const servers = {
   'micro-batching': await RerankServer.start({
     scorer: model,
@@ -50,6 +51,7 @@ const servers = {
     port: 0,
     microBatch: false,
     maxQueuedRequests: 10_000,
+    requestTimeoutMs: 600_000,
   }),
 };
 const load = () => os.loadavg()[0]?.toFixed(1);
