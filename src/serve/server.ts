@@ -259,7 +259,7 @@ export class RerankServer {
   #fail(res: ServerResponse, error: unknown): number {
     let http: HttpError;
     if (error instanceof HttpError) http = error;
-    else if (InvalidArgumentError.isInstance(error) && error instanceof InvalidArgumentError) {
+    else if (CrossEncoderError.isInstance(error) && error.code === 'INVALID_ARGUMENT') {
       http = new HttpError(422, 'validation', error.message);
     } else if (CrossEncoderError.isInstance(error)) {
       http = new HttpError(500, 'backend', `${error.code}: ${error.message}`);

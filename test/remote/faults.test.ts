@@ -222,6 +222,12 @@ describe('our server facing bad requests', () => {
     expect(metrics).toMatch(/lce_queue_depth 0/);
   });
 
+  it('refuses options it cannot use, naming them', async () => {
+    await expect(RerankServer.start({ scorer: {} as never })).rejects.toThrow(/options.scorer/);
+    await expect(RerankServer.start({ scorer: new FakeScorer(), port: 70_000 })).rejects.toThrow(/options.port/);
+    await expect(RerankServer.start({ scorer: new FakeScorer(), maxTexts: 0 })).rejects.toThrow(/options.maxTexts/);
+  });
+
   it('refuses GET on a rerank route with 405 and says so', async () => {
     const response = await fetch(`${server.url}/rerank`);
     expect(response.status).toBe(405);
