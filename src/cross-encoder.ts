@@ -14,6 +14,7 @@ import { rankByScore } from './ranking.js';
 import {
   describe,
   requireOptions,
+  requirePair,
   requireQuery,
   requireText,
   validateBatchSize,
@@ -202,17 +203,7 @@ export class CrossEncoder implements Scorer {
     }
     const call = this.#callSettings(options);
     // An index loop, not forEach: a hole in a sparse array is a missing pair, not one to skip.
-    for (let i = 0; i < pairs.length; i++) {
-      const pair: unknown = pairs[i];
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          `pairs[${i}]`,
-          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
-        );
-      }
-      requireText(pair[0], `pairs[${i}][0]`);
-      requireText(pair[1], `pairs[${i}][1]`);
-    }
+    for (let i = 0; i < pairs.length; i++) requirePair(pairs[i], i);
     return this.#score(pairs, call);
   }
 

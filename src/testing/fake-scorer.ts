@@ -2,7 +2,7 @@ import { abortError, DisposedError, InvalidArgumentError } from '../errors.js';
 import type { Scorer } from '../cross-encoder.js';
 import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.js';
 import { rankByScore } from '../ranking.js';
-import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from '../validate.js';
+import { describe, requirePair, requireQuery, requireText, validateBatchSize, validateTopK } from '../validate.js';
 
 /** Scores one (query, passage) pair; must be deterministic for tests to be repeatable. */
 export type FakeScoreFunction = (query: string, passage: string) => number;
@@ -79,13 +79,8 @@ export class FakeScorer implements Scorer {
       throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     if (options.batchSize !== undefined) validateBatchSize(options.batchSize, 'options.batchSize');
     const checked = pairs.map((pair, i): TextPair => {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          `pairs[${i}]`,
-          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
-        );
-      }
-      return [requireQuery(pair[0], `pairs[${i}][0]`), requireText(pair[1], `pairs[${i}][1]`)];
+      const [query, passage] = requirePair(pair, i);
+      return [requireQuery(query, `pairs[${i}][0]`), passage];
     });
     return this.#score(checked, options);
   }
