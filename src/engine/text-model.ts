@@ -20,7 +20,7 @@ export interface TextModelSpec {
 }
 
 /** Longest input when neither the tokenizer nor the config states a limit. */
-export const FALLBACK_MAX_LENGTH = 512;
+const FALLBACK_MAX_LENGTH = 512;
 
 /** Inputs per forward pass when the caller sets none. */
 export const DEFAULT_BATCH_SIZE = 32;
