@@ -25,7 +25,6 @@ interface FamilyGolden {
   };
   sweep: { block: number; digests: string[] };
   logits: number[] | number[][];
-  scores: number[] | number[][];
   logits_32: number[] | number[][];
 }
 
