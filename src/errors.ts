@@ -81,6 +81,20 @@ export class NonFiniteScoreError extends CrossEncoderError {
   }
 }
 
+/**
+ * ONNX Runtime failed while running the model: an input it cannot take (a sequence longer than the position table,
+ * a token id past the vocabulary), or a graph that fails at run time. The message names the file and input shapes.
+ */
+export class InferenceError extends CrossEncoderError {
+  /** The ONNX file that failed. */
+  readonly file: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
+    super('INFERENCE_FAILED', message, options);
+    this.file = options?.file;
+  }
+}
+
 /** The caller's AbortSignal fired, or the call ran past its timeout. */
 export class AbortError extends CrossEncoderError {
   constructor(message = 'The operation was aborted.', options?: { cause?: unknown }) {
@@ -88,9 +102,50 @@ export class AbortError extends CrossEncoderError {
   }
 }
 
+/**
+ * The one way an aborted call fails: `what` (e.g. `'Scoring'`) was aborted, or timed out when `timeout` is given or
+ * the signal's reason is a `TimeoutError`. `cause` is the signal's reason.
+ */
+export function abortError(what: string, cause?: unknown, timeout?: { ms: number; setting: string }): AbortError {
+  const timedOut = timeout !== undefined || (cause instanceof Error && cause.name === 'TimeoutError');
+  const message = !timedOut
+    ? `${what} was aborted.`
+    : timeout === undefined
+      ? `${what} timed out.`
+      : `${what} timed out after ${timeout.ms} ms (${timeout.setting}).`;
+  return new AbortError(message, cause === undefined ? undefined : { cause });
+}
+
 /** The model was used after `dispose()`. */
 export class DisposedError extends CrossEncoderError {
   constructor() {
     super('DISPOSED', 'This model has been disposed; load it again to keep scoring.');
+  }
+}
+
+/**
+ * A rerank server answered with an error, sent something that is not a rerank answer, or could not be reached after
+ * every retry. Carries the HTTP status and the server's own message, never the documents sent.
+ */
+export class RemoteScorerError extends CrossEncoderError {
+  /** The endpoint called, e.g. `http://127.0.0.1:8080/rerank`. */
+  readonly url: string;
+  /** The HTTP status, when the server answered. */
+  readonly status: number | undefined;
+  /** The server's own error text (its JSON `error`/`message`, or the start of its body), when it sent one. */
+  readonly serverMessage: string | undefined;
+  /** Tries made, first one included. */
+  readonly attempts: number;
+
+  constructor(
+    url: string,
+    message: string,
+    options?: { cause?: unknown; status?: number; serverMessage?: string; attempts?: number },
+  ) {
+    super('REMOTE_SCORER', message, options);
+    this.url = url;
+    this.status = options?.status;
+    this.serverMessage = options?.serverMessage;
+    this.attempts = options?.attempts ?? 1;
   }
 }

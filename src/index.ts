@@ -8,7 +8,9 @@ export {
   ModelFormatError,
   ModelNotFoundError,
   NonFiniteScoreError,
+  InferenceError,
   OfflineError,
+  RemoteScorerError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
@@ -30,3 +32,6 @@ export {
   type RerankInput,
 } from './langchain/reranker.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
+export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
+export type { RerankProtocol } from './remote/wire.js';
+export { RerankServer, type RerankServerOptions } from './serve/server.js';
