@@ -12,7 +12,7 @@ import { buildWorkloads, ROOT, type WorkItem } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: 'minilm' },
+    model: { type: 'string', default: 'ce-minilm-l6-ict' },
     variant: { type: 'string', default: 'fp32' },
     threads: { type: 'string', default: '2' },
     docs: { type: 'string', default: '20' },
@@ -28,7 +28,7 @@ const { CrossEncoder, RerankServer, RemoteScorer } = (await import(join(ROOT, 'd
 
 const workloads = await buildWorkloads(
   { dl19Queries: 12, candidates: [], lengths: [], sweepCalls: 1 },
-  modelDir('minilm'),
+  modelDir('tiny'),
 );
 const items = (workloads[0] as { items: WorkItem[] }).items.map((it) => ({
   query: it.query,

@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, RemoteScorer, type TextPair } from '../../src/index.js';
-import { MODELS_DIR, modelDir, REPO_ROOT } from '../helpers/models.js';
+import { MODELS_DIR, modelDir, noDistilled, REPO_ROOT } from '../helpers/models.js';
 
-/** The model both sides serve; one constant so a trained reranker can replace it. */
-const INFINITY_MODEL = 'minilm';
+/** The model both sides serve: the distilled reranker, so the comparison runs on real relevance scores. */
+const INFINITY_MODEL = 'ce-minilm-l6-ict';
 const INFINITY_BIN = join(REPO_ROOT, '.venv-infinity', 'bin', 'infinity_emb');
 const TOLERANCE = 1e-3;
 const SAMPLE = 80;
@@ -37,7 +37,10 @@ let url: string;
 let local: CrossEncoder;
 let pairs: TextPair[];
 
-describe.skipIf(missing)('Infinity serving a model folder', () => {
+// The distilled reranker and the golden pairs are built from ../shared; without it the test skips with the reason.
+const noShared = noDistilled();
+
+describe.skipIf(missing || noShared !== undefined)('Infinity serving a model folder', () => {
   beforeAll(async () => {
     const golden = JSON.parse(await readFile(join(MODELS_DIR, 'golden', 'pairs.json'), 'utf8')) as {
       pairs: TextPair[];
