@@ -1,6 +1,7 @@
 // LanceDB, embedded and on disk, through @langchain/community's LanceDB store: the variant to copy into an app.
 //
-// @langchain/community 1.1's LanceDB store ignores the `filter` argument of a search and reads a `score` column
+// @langchain/community 1.1's LanceDB store drops the `filter` argument of its searches (its similaritySearch and
+// similaritySearchWithScore do not pass it on, and the vector search has no filter) and reads a `score` column
 // that LanceDB 0.31 does not return (it returns `_distance`). FilterableLanceDB keeps the community store for
 // writing and replaces only the search: cosine distance, an SQL `where` filter applied before the nearest-neighbour
 // search, scores as cosine similarity (like MemoryVectorStore's), and the document id kept in a column.
@@ -67,6 +68,18 @@ export class FilterableLanceDB extends LanceDB {
         ...doc.metadata,
       })),
     );
+  }
+
+  override async similaritySearch(query: string, k = 4, filter?: this['FilterType']): Promise<Document[]> {
+    return (await this.similaritySearchWithScore(query, k, filter)).map(([doc]) => doc);
+  }
+
+  override async similaritySearchWithScore(
+    query: string,
+    k = 4,
+    filter?: this['FilterType'],
+  ): Promise<[Document, number][]> {
+    return this.similaritySearchVectorWithScore(await this.embeddings.embedQuery(query), k, filter);
   }
 
   override async similaritySearchVectorWithScore(
