@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   console.log(`Corpus: ${dataset.name}\nReranker: ${values.model}\nEmbeddings: ${values['embedding-model']}`);
 
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
+  await embeddings.warmup(); // loaded before indexing, so the docs/s printed are embedding and writing only
   const store = await openStore(values.store as StoreKind, embeddings, values['embedding-model'], dataset.docs, {
     storeDir: path.resolve(values['store-dir']),
     chromaUrl: values['chroma-url'],
