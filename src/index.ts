@@ -12,16 +12,17 @@ export {
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
-export type { ModelVariant } from './model/variant.js';
+export type { ModelVariant } from './engine/variant.js';
 export type { TruncationStrategy } from './tokenize/truncation.js';
-export type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scoring/scorer.js';
+export type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
 export {
   CrossEncoder,
   DEFAULT_MODEL,
   type CrossEncoderInfo,
   type CrossEncoderOptions,
   type CrossEncoderScoreOptions,
-} from './scoring/cross-encoder.js';
+  type Scorer,
+} from './cross-encoder.js';
 export {
   CrossEncoderReranker,
   type CrossEncoderRerankerOptions,

@@ -1,5 +1,5 @@
 import { AbortError } from '../errors.js';
-import type { Activation, TextPair } from '../scoring/scorer.js';
+import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { PairModel, type PairModelInfo, type PairModelSpec } from './pair-model.js';
 
