@@ -9,7 +9,23 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {};
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'serve a model over HTTP: TEI /rerank, Cohere-style /v1|v2/rerank, /metrics',
+    async run(argv) {
+      const [{ runServe }, { CrossEncoder }] = await Promise.all([
+        import('./serve/cli.js'),
+        import('./cross-encoder.js'),
+      ]);
+      return runServe(argv, {
+        loadScorer: (model, { variant, threads }) =>
+          CrossEncoder.load(model, { variant, ...(threads === undefined ? {} : { threads }) }),
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    },
+  },
+};
 
 function version(): string {
   // dist/bin.js and src/bin.ts both sit one folder below package.json.

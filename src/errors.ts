@@ -94,3 +94,30 @@ export class DisposedError extends CrossEncoderError {
     super('DISPOSED', 'This model has been disposed; load it again to keep scoring.');
   }
 }
+
+/**
+ * A rerank server answered with an error, sent something that is not a rerank answer, or could not be reached after
+ * every retry. Carries the HTTP status and the server's own message, never the documents sent.
+ */
+export class RemoteScorerError extends CrossEncoderError {
+  /** The endpoint called, e.g. `http://127.0.0.1:8080/rerank`. */
+  readonly url: string;
+  /** The HTTP status, when the server answered. */
+  readonly status: number | undefined;
+  /** The server's own error text (its JSON `error`/`message`, or the start of its body), when it sent one. */
+  readonly serverMessage: string | undefined;
+  /** Tries made, first one included. */
+  readonly attempts: number;
+
+  constructor(
+    url: string,
+    message: string,
+    options?: { cause?: unknown; status?: number; serverMessage?: string; attempts?: number },
+  ) {
+    super('REMOTE_SCORER', message, options);
+    this.url = url;
+    this.status = options?.status;
+    this.serverMessage = options?.serverMessage;
+    this.attempts = options?.attempts ?? 1;
+  }
+}

@@ -9,6 +9,7 @@ export {
   ModelNotFoundError,
   NonFiniteScoreError,
   OfflineError,
+  RemoteScorerError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
@@ -30,3 +31,6 @@ export {
   type RerankInput,
 } from './langchain/reranker.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
+export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
+export type { RerankProtocol } from './remote/wire.js';
+export { RerankServer, type RerankServerOptions } from './serve/server.js';

@@ -1,0 +1,156 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Scorer } from '../cross-encoder.js';
+import type { TextPair } from '../types.js';
+import { MicroBatcher, type BatcherOptions } from './batcher.js';
+import { HttpError } from './http-error.js';
+
+// A scorer whose score names its pair, so a score sliced to the wrong request is caught; it records each call.
+function recordingScorer(): Scorer & { calls: number[] } {
+  const calls: number[] = [];
+  return {
+    calls,
+    async score(pairs: readonly TextPair[]) {
+      calls.push(pairs.length);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return pairs.map(([q, p]) => Number(q) * 1000 + Number(p));
+    },
+    async rank() {
+      return [];
+    },
+  };
+}
+
+const options = (extra: Partial<BatcherOptions> = {}): BatcherOptions => ({
+  microBatch: true,
+  maxBatchTokens: 1_000_000,
+  maxPairTokens: 512,
+  maxQueuedRequests: 10_000,
+  ...extra,
+});
+
+const never = (): AbortSignal => new AbortController().signal;
+
+describe('MicroBatcher', () => {
+  it('merges concurrent requests and gives each request exactly its own scores', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 30 }), async (sizes) => {
+        const scorer = recordingScorer();
+        const batcher = new MicroBatcher(scorer, options(), () => {});
+        const answers = await Promise.all(
+          sizes.map((size, q) =>
+            batcher.submit(
+              String(q),
+              Array.from({ length: size }, (_, p) => String(p)),
+              false,
+              never(),
+            ),
+          ),
+        );
+        answers.forEach((scores, q) => expect(scores).toEqual(scores.map((_, p) => q * 1000 + p)));
+        // The first request goes alone; everything that arrived meanwhile shares the next call.
+        expect(scorer.calls.length).toBeLessThanOrEqual(Math.min(2, sizes.length));
+        await batcher.idle();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('keeps merged calls under the token budget, a lone oversized request included', async () => {
+    const scorer = recordingScorer();
+    // Each pair of '1' + '1' estimates to 4 tokens; a budget of 40 holds 10 pairs.
+    const batcher = new MicroBatcher(scorer, options({ maxBatchTokens: 40 }), () => {});
+    await Promise.all([
+      batcher.submit('1', Array(3).fill('1'), false, never()),
+      batcher.submit('1', Array(6).fill('1'), false, never()),
+      batcher.submit('1', Array(6).fill('1'), false, never()),
+      batcher.submit('1', Array(30).fill('1'), false, never()),
+    ]);
+    expect(scorer.calls).toEqual([3, 6, 6, 30]);
+  });
+
+  it('sends each request on its own without micro-batching', async () => {
+    const scorer = recordingScorer();
+    const batcher = new MicroBatcher(scorer, options({ microBatch: false }), () => {});
+    await Promise.all([1, 2, 3].map((n) => batcher.submit('1', Array(n).fill('1'), false, never())));
+    expect(scorer.calls.sort()).toEqual([1, 2, 3]);
+  });
+
+  it('answers 429 with Retry-After once the queue is full, and loses nothing it accepted', async () => {
+    const scorer = recordingScorer();
+    const batcher = new MicroBatcher(scorer, options({ maxQueuedRequests: 2 }), () => {});
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, q) => batcher.submit(String(q), ['1'], false, never())),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    // One runs at once, two wait, three are refused.
+    expect(refused).toHaveLength(3);
+    for (const r of refused) {
+      const error = (r as PromiseRejectedResult).reason as HttpError;
+      expect(error).toBeInstanceOf(HttpError);
+      expect(error.status).toBe(429);
+      expect(error.retryAfterS).toBeGreaterThan(0);
+    }
+    results.forEach((r, q) => {
+      if (r.status === 'fulfilled') expect(r.value).toEqual([q * 1000 + 1]);
+    });
+  });
+
+  it('drops a waiting request whose signal fires, and scores the rest', async () => {
+    const scorer = recordingScorer();
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    const first = batcher.submit('1', ['1'], false, never());
+    const controller = new AbortController();
+    const dropped = batcher.submit('2', ['1', '2'], false, controller.signal);
+    const kept = batcher.submit('3', ['1'], false, never());
+    expect(batcher.depth).toBe(2);
+    controller.abort(new Error('client left'));
+    await expect(dropped).rejects.toThrow('client left');
+    expect(batcher.depth).toBe(1);
+    expect(await first).toEqual([1001]);
+    expect(await kept).toEqual([3001]);
+    expect(scorer.calls).toEqual([1, 1]);
+  });
+
+  it('keeps raw-score requests out of activated calls', async () => {
+    const seen: unknown[] = [];
+    const scorer: Scorer = {
+      async score(pairs, opts) {
+        seen.push((opts as { activation?: string }).activation);
+        return pairs.map(() => 0);
+      },
+      async rank() {
+        return [];
+      },
+    };
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    await Promise.all([
+      batcher.submit('1', ['1'], false, never()),
+      batcher.submit('1', ['1'], true, never()),
+      batcher.submit('1', ['1'], false, never()),
+    ]);
+    expect(seen).toEqual([undefined, 'none', undefined]);
+  });
+
+  it('passes an engine failure to every request of that call only', async () => {
+    let call = 0;
+    const scorer: Scorer = {
+      async score(pairs) {
+        call++;
+        if (call === 2) throw new Error('engine failed');
+        return pairs.map(() => call);
+      },
+      async rank() {
+        return [];
+      },
+    };
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    const results = await Promise.allSettled([
+      batcher.submit('1', ['1'], false, never()),
+      batcher.submit('1', ['1'], false, never()),
+      batcher.submit('1', ['1'], false, never()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(await batcher.submit('1', ['1'], false, never())).toEqual([3]);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * `langchain-cross-encoder serve`: loads a model and serves it over HTTP until SIGTERM or SIGINT, then drains
+ * in-flight requests and exits. The bin wrapper passes the loader, so this module stays free of the engine.
+ */
+import { parseArgs } from 'node:util';
+import type { Scorer } from '../cross-encoder.js';
+import { RerankServer, type RerankServerOptions } from './server.js';
+
+/** Weights the served model runs with. */
+export type ServeVariant = 'fp32' | 'int8' | 'fp16';
+
+/** What {@link runServe} needs from its host. */
+export interface ServeIo {
+  /** Loads the model, e.g. `CrossEncoder.load(model, { variant, threads })`. */
+  loadScorer(
+    model: string,
+    options: { variant: ServeVariant; threads: number | undefined },
+  ): Promise<Scorer & { dispose?(): Promise<void> }>;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Where SIGTERM and SIGINT are heard; the default is `process`. Tests pass an emitter of their own. */
+  signals?: { once(event: 'SIGTERM' | 'SIGINT', listener: () => void): unknown };
+  /** Called once the port is bound. */
+  onListening?(server: RerankServer): void;
+  /** Environment read for `LCE_API_KEY`; the default is `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export const SERVE_HELP = `Usage: langchain-cross-encoder serve --model <dir|hub id> [options]
+
+Serves a cross-encoder over HTTP: TEI's POST /rerank, Cohere-style POST /v1/rerank and
+/v2/rerank, GET /health, /info and /metrics (Prometheus). SIGTERM drains, then exits.
+
+Options:
+  --model <dir|hub id>        the model to serve (required)
+  --port <n>                  port to listen on (default 8080; 0 picks a free one)
+  --host <addr>               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --variant fp32|int8|fp16    weights: onnx/model.onnx, model_quantized.onnx, model_fp16.onnx (default fp32)
+  --threads <n>               ONNX Runtime threads (default: the runtime's choice)
+  --api-key <key>             require Authorization: Bearer <key> (or set LCE_API_KEY)
+  --no-micro-batch            score each request on its own instead of merging concurrent ones
+  --max-batch-tokens <n>      estimated tokens per merged engine call (default 16384)
+  --max-queue <n>             waiting requests before 429 + Retry-After (default 256)
+  --max-texts <n>             texts per request before 422 (default 1000)
+  --max-text-chars <n>        characters per text before 422 (default 100000)
+  --max-body-bytes <n>        request body bytes before 413 (default 4194304)
+  --request-timeout-ms <n>    longest a request may wait and score before 503 (default 30000)
+  -h, --help                  this text
+`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  variant: { type: 'string' },
+  threads: { type: 'string' },
+  'api-key': { type: 'string' },
+  'no-micro-batch': { type: 'boolean' },
+  'max-batch-tokens': { type: 'string' },
+  'max-queue': { type: 'string' },
+  'max-texts': { type: 'string' },
+  'max-text-chars': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'request-timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+/** Runs the server; resolves with the exit code once a signal has drained it (or at once on bad usage). */
+export async function runServe(argv: readonly string[], io: ServeIo): Promise<number> {
+  let settings: ReturnType<typeof readSettings>;
+  try {
+    settings = readSettings(argv, io.env ?? process.env);
+  } catch (error) {
+    io.stderr.write(`serve: ${(error as Error).message}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  if (settings === 'help') {
+    io.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const { model, variant, threads, server: serverOptions } = settings;
+  let scorer: Awaited<ReturnType<ServeIo['loadScorer']>>;
+  try {
+    scorer = await io.loadScorer(model, { variant, threads });
+  } catch (error) {
+    io.stderr.write(`serve: could not load ${model}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  let server: RerankServer;
+  try {
+    server = await RerankServer.start({ ...serverOptions, scorer, modelName: model });
+  } catch (error) {
+    await scorer.dispose?.();
+    io.stderr.write(
+      `serve: could not listen on ${serverOptions.host}:${serverOptions.port}: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
+  io.stdout.write(
+    `serve: ${model} on ${server.url} (POST /rerank, /v1/rerank, /v2/rerank; GET /health, /info, /metrics)\n`,
+  );
+  io.onListening?.(server);
+  const signals = io.signals ?? process;
+  const signal = await new Promise<string>((resolve) => {
+    signals.once('SIGTERM', () => resolve('SIGTERM'));
+    signals.once('SIGINT', () => resolve('SIGINT'));
+  });
+  io.stdout.write(`serve: ${signal}, finishing requests in flight\n`);
+  await server.close();
+  await scorer.dispose?.();
+  io.stdout.write('serve: stopped\n');
+  return 0;
+}
+
+function readSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return 'help' as const;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values.model === undefined || values.model.trim() === '') throw new UsageError('--model is required');
+  const variant = (values.variant ?? 'fp32') as ServeVariant;
+  if (!['fp32', 'int8', 'fp16'].includes(variant))
+    throw new UsageError(`--variant must be fp32, int8 or fp16, got ${variant}`);
+  const apiKey = values['api-key'] ?? env.LCE_API_KEY;
+  const server: Omit<RerankServerOptions, 'scorer'> & { port: number; host: string } = {
+    port: int(values.port, '--port', 8080, 0),
+    host: values.host ?? '127.0.0.1',
+    microBatch: values['no-micro-batch'] !== true,
+    maxBatchTokens: int(values['max-batch-tokens'], '--max-batch-tokens', 16_384, 1),
+    maxQueuedRequests: int(values['max-queue'], '--max-queue', 256, 1),
+    maxTexts: int(values['max-texts'], '--max-texts', 1000, 1),
+    maxTextChars: int(values['max-text-chars'], '--max-text-chars', 100_000, 1),
+    maxBodyBytes: int(values['max-body-bytes'], '--max-body-bytes', 4 * 1024 * 1024, 1),
+    requestTimeoutMs: int(values['request-timeout-ms'], '--request-timeout-ms', 30_000, 1),
+    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
+  };
+  if (server.port > 65535) throw new UsageError(`--port must be at most 65535, got ${server.port}`);
+  const threads = values.threads === undefined ? undefined : int(values.threads, '--threads', 0, 1);
+  return { model: values.model, variant, threads, server };
+}
+
+function int(text: string | undefined, flag: string, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min) {
+    throw new UsageError(`${flag} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}

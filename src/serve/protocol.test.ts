@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { HttpError } from './http-error.js';
+import { parseRerankBody, rerankAnswer } from './protocol.js';
+
+const limits = { maxTexts: 3, maxTextChars: 20 };
+
+function refusal(fn: () => unknown): HttpError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('parseRerankBody', () => {
+  it('reads TEI and Cohere-style bodies', () => {
+    expect(parseRerankBody('tei', { query: 'q', texts: ['a', 'b'], raw_scores: true }, limits)).toEqual({
+      query: 'q',
+      texts: ['a', 'b'],
+      topN: 2,
+      returnText: false,
+      rawScores: true,
+    });
+    expect(
+      parseRerankBody(
+        'cohere-v1',
+        { query: 'q', documents: ['a', { text: 'b' }], top_n: 1, return_documents: true },
+        limits,
+      ),
+    ).toEqual({ query: 'q', texts: ['a', 'b'], topN: 1, returnText: true, rawScores: false });
+    expect(parseRerankBody('cohere-v2', { model: 'x', query: 'q', documents: ['a'], top_n: 9 }, limits).topN).toBe(1);
+  });
+
+  it.each([
+    ['a non-object body', 'tei', [1, 2]],
+    ['a missing query', 'tei', { texts: ['a'] }],
+    ['a numeric query', 'tei', { query: 1, texts: ['a'] }],
+    ['an empty query', 'cohere-v2', { query: ' ', documents: ['a'] }],
+    ['texts that are not an array', 'tei', { query: 'q', texts: 'a' }],
+    ['no texts', 'tei', { query: 'q', texts: [] }],
+    ['a null text', 'tei', { query: 'q', texts: ['a', null] }],
+    ['an object text on TEI', 'tei', { query: 'q', texts: [{ text: 'a' }] }],
+    ['too many texts', 'tei', { query: 'q', texts: ['a', 'b', 'c', 'd'] }],
+    ['a text too long', 'cohere-v1', { query: 'q', documents: ['x'.repeat(21)] }],
+    ['a zero top_n', 'cohere-v1', { query: 'q', documents: ['a'], top_n: 0 }],
+    ['a string flag', 'tei', { query: 'q', texts: ['a'], return_text: 'yes' }],
+  ] as const)('answers 422 to %s', (_, route, body) => {
+    const error = refusal(() => parseRerankBody(route, body, limits));
+    expect(error.status).toBe(422);
+    expect(error.type).toBe('validation');
+  });
+
+  it('never echoes the text it refuses', () => {
+    const error = refusal(() =>
+      parseRerankBody('tei', { query: 'q', texts: ['secret text here that is long'] }, limits),
+    );
+    expect(error.message).not.toContain('secret');
+    expect(error.message).toContain('texts[0]');
+  });
+});
+
+describe('rerankAnswer', () => {
+  const job = { query: 'q', texts: ['a', 'b', 'c'], topN: 2, returnText: true, rawScores: false };
+  it('ranks best first, ties in input order, cut to top_n', () => {
+    expect(rerankAnswer('tei', job, [0.2, 0.9, 0.9], 'm')).toEqual([
+      { index: 1, score: 0.9, text: 'b' },
+      { index: 2, score: 0.9, text: 'c' },
+    ]);
+    const cohere = rerankAnswer('cohere-v2', { ...job, returnText: false }, [0.2, 0.9, 0.5], 'm') as {
+      results: unknown[];
+    };
+    expect(cohere.results).toEqual([
+      { index: 1, relevance_score: 0.9 },
+      { index: 2, relevance_score: 0.5 },
+    ]);
+  });
+});

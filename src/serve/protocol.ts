@@ -1,0 +1,112 @@
+import { HttpError } from './http-error.js';
+
+/** What every rerank route asks of the engine, whatever its wire shape. */
+export interface RerankJob {
+  query: string;
+  texts: string[];
+  /** Results to return, best first. */
+  topN: number;
+  returnText: boolean;
+  /** TEI's `raw_scores`: logits instead of activated scores. */
+  rawScores: boolean;
+}
+
+/** Caps on one request's content. */
+export interface ContentLimits {
+  maxTexts: number;
+  maxTextChars: number;
+}
+
+type Route = 'tei' | 'cohere-v1' | 'cohere-v2';
+
+/** Reads and checks a parsed JSON body of a rerank route; a 422 names the field at fault. */
+export function parseRerankBody(route: Route, body: unknown, limits: ContentLimits): RerankJob {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('the body must be a JSON object');
+  }
+  const fields = body as Record<string, unknown>;
+  const query = fields.query;
+  if (typeof query !== 'string') throw invalid(`"query" must be a string, got ${kind(query)}`);
+  if (query.trim() === '') throw invalid('"query" is empty');
+  checkLength(query, 'query', limits);
+  const listKey = route === 'tei' ? 'texts' : 'documents';
+  const list = fields[listKey];
+  if (!Array.isArray(list)) throw invalid(`"${listKey}" must be an array, got ${kind(list)}`);
+  if (list.length === 0) throw invalid(`"${listKey}" is empty`);
+  if (list.length > limits.maxTexts) {
+    throw invalid(
+      `"${listKey}" holds ${list.length} entries, more than this server's limit of ${limits.maxTexts}; split the request`,
+    );
+  }
+  const texts = list.map((entry: unknown, i) => {
+    // Cohere v1 also takes documents as `{text: ...}` objects.
+    const text =
+      route !== 'tei' && typeof entry === 'object' && entry !== null && !Array.isArray(entry)
+        ? (entry as Record<string, unknown>).text
+        : entry;
+    if (typeof text !== 'string') throw invalid(`"${listKey}[${i}]" must be a string, got ${kind(text)}`);
+    checkLength(text, `${listKey}[${i}]`, limits);
+    return text;
+  });
+  const topKey = route === 'tei' ? undefined : 'top_n';
+  let topN = texts.length;
+  if (topKey !== undefined && fields[topKey] !== undefined && fields[topKey] !== null) {
+    const value = fields[topKey];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw invalid(`"top_n" must be a positive integer, got ${kind(value)}`);
+    }
+    topN = Math.min(value, texts.length);
+  }
+  const returnKey = route === 'tei' ? 'return_text' : 'return_documents';
+  const returnText = flag(fields, returnKey, false);
+  const rawScores = route === 'tei' ? flag(fields, 'raw_scores', false) : false;
+  // TEI's `truncate` is accepted but not needed: the engine always cuts pairs to the model's length.
+  return { query, texts, topN, returnText, rawScores };
+}
+
+/** Ranks scores best first, ties in input order, and writes the route's answer. */
+export function rerankAnswer(route: Route, job: RerankJob, scores: readonly number[], model: string): unknown {
+  const order = scores
+    .map((score, index) => ({ index, score }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, job.topN);
+  if (route === 'tei') {
+    return order.map(({ index, score }) =>
+      job.returnText ? { index, score, text: job.texts[index] } : { index, score },
+    );
+  }
+  return {
+    id: crypto.randomUUID(),
+    results: order.map(({ index, score }) =>
+      job.returnText
+        ? { index, relevance_score: score, document: { text: job.texts[index] } }
+        : { index, relevance_score: score },
+    ),
+    meta: { api_version: { version: route === 'cohere-v1' ? '1' : '2' }, billed_units: { search_units: 1 } },
+    model,
+  };
+}
+
+function flag(fields: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = fields[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`"${key}" must be true or false, got ${kind(value)}`);
+  return value;
+}
+
+function checkLength(text: string, field: string, limits: ContentLimits): void {
+  if (text.length > limits.maxTextChars) {
+    throw invalid(`"${field}" is ${text.length} characters, more than this server's limit of ${limits.maxTextChars}`);
+  }
+}
+
+function invalid(message: string): HttpError {
+  return new HttpError(422, 'validation', message);
+}
+
+// By type only: a refused request never has its text echoed back or logged.
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
