@@ -1,6 +1,6 @@
 // Ingestion: SciFact abstracts embedded by OnnxEmbeddings (all-MiniLM-L6-v2) and written slice by slice into an
 // embedded LanceDB table through examples/stores/ingest.ts, as the two-stage example does. Reports docs/s, the
-// largest event-loop delay while it ran (timers keep firing: the app is not stalled) and the machine's load.
+// largest event-loop delay while it ran (how long a serving app would wait) and the machine's load.
 // Writes bench/results/ingest.{json,md}.
 // Usage: tsx bench/ingest.ts [--sizes 400,5183] [--slice 64] [--threads 2]
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,6 +1,9 @@
 // Embeds a corpus slice by slice and writes each slice to the store as soon as it is embedded, so a large corpus
-// shows progress, never holds the event loop for longer than one slice's tokenization (the ONNX forward passes run
-// off the main thread), and leaves the store usable up to the last finished slice if the run stops.
+// shows progress and throughput, and the store is usable up to the last finished slice if the run stops. Between
+// slices it yields to the event loop. It does not make indexing free for a serving app: OnnxEmbeddings runs its
+// forward passes on the calling thread, so the event loop can wait as long as a slice takes to embed;
+// bench/ingest.ts measures that wait. Index in a separate process (or at build time) for an app that serves
+// while it indexes.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Document } from '@langchain/core/documents';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
@@ -43,7 +46,7 @@ export async function ingest(
     const slice = docs.slice(from, from + sliceSize);
     await write(slice, await embeddings.embedDocuments(slice.map((d) => d.pageContent)));
     options.onProgress?.(progress(from + slice.length));
-    await nextTurn(); // let timers and I/O that queued up during the slice run before the next one
+    await nextTurn(); // timers and I/O that queued up during the slice run before the next one
   }
   return progress(docs.length);
 }
