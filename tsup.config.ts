@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
-const external = ['onnxruntime-node', '@huggingface/tokenizers', /^@langchain\//];
+const external = ['onnxruntime-node', 'tokenizers', /^@langchain\//];
 
 // The output is unminified, readable JavaScript, so the tarball ships no maps (see ARCHITECTURE.md); SOURCEMAP=1
 // writes them for local debugging.

@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests (`*.test.ts`) need no model or only the tiny one; integration tests
-// (`*.int.test.ts`) run the MiniLM-sized models built by `npm run models`.
+// (`*.int.test.ts`, under test/ and eval/) run the MiniLM-sized models built by `npm run models`.
+// ARCHITECTURE.md says where each kind of test lives.
 export default defineConfig({
   test: {
     projects: [
@@ -16,7 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'int',
-          include: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts', 'eval/**/*.int.test.ts'],
+          include: ['test/**/*.int.test.ts', 'eval/**/*.int.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -15,7 +15,7 @@ const runner = await openRunner(runnerName as string, {
   threads: Number(threads),
   batchSize: 32,
 });
-runner.prepare?.([item]);
+await runner.prepare?.([item]);
 await runner.rerank(item);
 const coldMs = performance.now() - start;
 await runner.dispose();

@@ -123,13 +123,19 @@ for (const { model, variant, items } of configs) {
     tokenizerConfig: join(dir, 'tokenizer_config.json'),
   });
   const layout: FeedLayout = { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
-  const feeds = items.flatMap((it) => {
-    const enc = it.passages.map((p) => tokenizer.encodePair(it.query, p, 512, 'longest_first'));
-    return planBatches(
+  const feeds: Record<string, ort.Tensor>[] = [];
+  for (const it of items) {
+    const enc = await tokenizer.encodePairs(
+      it.passages.map((p) => [it.query, p] as const),
+      512,
+      'longest_first',
+    );
+    for (const b of planBatches(
       enc.map((e) => e.ids.length),
       32,
-    ).map((b) => buildFeeds(enc, b, layout));
-  });
+    ))
+      feeds.push(buildFeeds(enc, b, layout));
+  }
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -177,14 +183,15 @@ for (const { model, variant, items } of configs) {
   const pairs = items.reduce((n, it) => n + it.passages.length, 0);
   await alternate('tokenizer', 'any (BERT WordPiece)', `${pairs} DL19 pairs`, pairs, {
     'general tokenizer, every text': async () => {
-      for (const it of items) for (const p of it.passages) general.encodePair(it.query, p, 512, 'longest_first');
+      for (const it of items) for (const p of it.passages) await general.encodePair(it.query, p, 512, 'longest_first');
     },
     'fast WordPiece path, query once per pair': async () => {
-      for (const it of items) for (const p of it.passages) tokenizer.encodePair(it.query, p, 512, 'longest_first');
+      for (const it of items)
+        for (const p of it.passages) await tokenizer.encodePair(it.query, p, 512, 'longest_first');
     },
     'fast WordPiece path, query once per call (engine)': async () => {
       for (const it of items) {
-        tokenizer.encodePairs(
+        await tokenizer.encodePairs(
           it.passages.map((p) => [it.query, p] as const),
           512,
           'longest_first',
@@ -194,7 +201,7 @@ for (const { model, variant, items } of configs) {
   });
   const encoded: AssembledPair[] = [];
   for (const it of items)
-    for (const p of it.passages) encoded.push(tokenizer.encodePair(it.query, p, 512, 'longest_first'));
+    for (const p of it.passages) encoded.push(await tokenizer.encodePair(it.query, p, 512, 'longest_first'));
   const batches = planBatches(
     encoded.map((e) => e.ids.length),
     32,

@@ -151,7 +151,7 @@ async function benchModel(model: string, results: Results): Promise<void> {
     let flops = 0;
     for (const item of w.items) {
       for (const passage of item.passages) {
-        const n = tokenizer.encodePair(item.query, passage, 512, 'longest_first').ids.length;
+        const n = (await tokenizer.encodePair(item.query, passage, 512, 'longest_first')).ids.length;
         pairs++;
         tokens += n;
         flops += pairFlops(shape, n);
@@ -194,7 +194,7 @@ async function benchModel(model: string, results: Results): Promise<void> {
       only: (w) => w.kind === 'dl19',
     });
   }
-  for (const slot of slots) slot.js?.prepare?.(workloads.flatMap((w) => w.items));
+  for (const slot of slots) await slot.js?.prepare?.(workloads.flatMap((w) => w.items));
 
   // Warm-up: one call each, untimed.
   const first = workloads[0]?.items[0] as WorkItem;

@@ -26,7 +26,7 @@ export interface RunnerConfig {
 export interface Runner {
   readonly name: string;
   /** Work done before timing starts (only the raw-ORT floor uses it: tokenization is not part of its cost). */
-  prepare?(items: readonly WorkItem[]): void;
+  prepare?(items: readonly WorkItem[]): Promise<void> | void;
   rerank(item: WorkItem): Promise<Float64Array>;
   dispose(): Promise<void>;
 }
@@ -124,11 +124,13 @@ export async function openRawOrt(config: RunnerConfig): Promise<Runner> {
   const prepared = new Map<WorkItem, { batches: number[][]; feeds: Record<string, ort.Tensor>[] }>();
   return {
     name: 'raw-ort',
-    prepare(items) {
+    async prepare(items) {
       prepared.clear();
       for (const item of items) {
-        const encoded: AssembledPair[] = item.passages.map((p) =>
-          tokenizer.encodePair(item.query, p, 512, 'longest_first'),
+        const encoded: AssembledPair[] = await tokenizer.encodePairs(
+          item.passages.map((p) => [item.query, p] as const),
+          512,
+          'longest_first',
         );
         const batches = planBatches(
           encoded.map((e) => e.ids.length),

@@ -122,29 +122,30 @@ export async function buildWorkloads(
   });
   const longText = pool.join(' ').split(/\s+/);
   for (const len of plan.lengths) {
-    const items = Array.from({ length: plan.sweepCalls }, (_, c) => {
+    const items: WorkItem[] = [];
+    for (let c = 0; c < plan.sweepCalls; c++) {
       const q = dl19[(c * 11 + 3) % dl19.length] as WorkItem;
-      const qTokens = tokenizer.encodeText(q.query).ids.length;
+      const qTokens = (await tokenizer.encodeText(q.query)).ids.length;
       const want = Math.max(1, len - qTokens - tokenizer.addedTokens);
       const passages: string[] = [];
       let cursor = c * 5000;
       for (let i = 0; i < lengthSweepCandidates; i++) {
         // The longest word window holding at most `want` tokens (every word is at least one token).
         const window = (k: number) => Array.from({ length: k }, (_, w) => longText[(cursor + w) % longText.length]);
-        const count = (k: number) => tokenizer.encodeText(window(k).join(' ')).ids.length;
+        const count = async (k: number) => (await tokenizer.encodeText(window(k).join(' '))).ids.length;
         let lo = 1;
         let hi = want;
         while (lo < hi) {
           const mid = Math.ceil((lo + hi) / 2);
-          if (count(mid) <= want) lo = mid;
+          if ((await count(mid)) <= want) lo = mid;
           else hi = mid - 1;
         }
         const words = window(lo);
         cursor += lo;
         passages.push(words.join(' '));
       }
-      return { id: `${q.id}-L${len}`, query: q.query, passages };
-    });
+      items.push({ id: `${q.id}-L${len}`, query: q.query, passages });
+    }
     workloads.push({ key: `len-${len}`, kind: 'length', param: len, items });
   }
   await mkdir(CACHE, { recursive: true });

@@ -31,8 +31,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runCli, type CliDeps } from './cli.js';
-import { OnnxEmbeddings } from '../src/index.js';
-import { CrossEncoder } from '../src/index.js';
+import { engineLoaders } from './engine.js';
 
 const { values } = parseArgs({
   options: {
@@ -115,12 +114,7 @@ interface Row {
 }
 
 const deps: CliDeps = {
-  loadScorer: (model, { variant }) => CrossEncoder.load(model, { variant }),
-  loadEmbeddings: async (model, { variant }) => {
-    const e = new OnnxEmbeddings({ model, variant });
-    await e.warmup();
-    return e;
-  },
+  ...engineLoaders,
   stdout: process.stdout,
   stderr: process.stderr,
 };

@@ -9,6 +9,7 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+// Each entry imports its modules inside `run`, so `--help` and `--version` load nothing else.
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary: 'serve a model over HTTP: TEI /rerank, Cohere-style /v1|v2/rerank, /metrics',

@@ -1,18 +1,20 @@
-import { abortError, InlineBackend, type ScoringBackend } from './engine/backend.js';
+import { InlineBackend, type ScoringBackend } from './engine/backend.js';
 import type { PairModelSpec } from './engine/pair-model.js';
 import type { SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
-import { AbortError, DisposedError, InvalidArgumentError } from './errors.js';
+import { AbortError, abortError, DisposedError, InvalidArgumentError } from './errors.js';
 import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
 import { onnxPathFor, type ModelVariant } from './engine/variant.js';
 import type { TruncationStrategy } from './tokenize/truncation.js';
 import type { ResolvedActivation } from './engine/activation.js';
 import type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
 import { callDeadline } from './engine/deadline.js';
+import { rankByScore } from './ranking.js';
 import {
   describe,
   requireOptions,
+  requirePair,
   requireQuery,
   requireText,
   validateBatchSize,
@@ -115,6 +117,14 @@ export interface CrossEncoderInfo {
   worker: boolean;
 }
 
+/** A call's options once checked. */
+interface CallSettings {
+  batchSize: number;
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  activation: Activation | undefined;
+}
+
 /** Per-call options of {@link CrossEncoder.score}. */
 export interface CrossEncoderScoreOptions extends ScoreOptions {
   /** Activation for this call only; the model's setting is unchanged for later calls. */
@@ -160,7 +170,7 @@ export class CrossEncoder implements Scorer {
       );
     }
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
-    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json']);
+    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json']);
     const useWorker = options.worker ?? true;
     const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
     const { resolved, opened } = await resolveAndOpen(model, files, onnxFile, options, async (resolved) => {
@@ -191,39 +201,10 @@ export class CrossEncoder implements Scorer {
     if (!Array.isArray(pairs)) {
       throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     }
-    // `null` is refused like any other non-number, not read as "use the default".
-    const batchSize =
-      options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize');
-    const signal = validateSignal(options.signal, 'options.signal');
-    const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs');
+    const call = this.#callSettings(options);
     // An index loop, not forEach: a hole in a sparse array is a missing pair, not one to skip.
-    for (let i = 0; i < pairs.length; i++) {
-      const pair: unknown = pairs[i];
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          `pairs[${i}]`,
-          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
-        );
-      }
-      requireText(pair[0], `pairs[${i}][0]`);
-      requireText(pair[1], `pairs[${i}][1]`);
-    }
-    if (pairs.length === 0) return [];
-    if (signal?.aborted) throw abortError(signal);
-    const deadline = callDeadline(signal, timeoutMs);
-    try {
-      const scores = await this.#backend.score(pairs, {
-        batchSize,
-        activation: options.activation,
-        signal: deadline.signal,
-      });
-      return Array.from(scores);
-    } catch (error) {
-      if (deadline.timedOut && AbortError.isInstance(error)) throw deadline.error('Scoring');
-      throw error;
-    } finally {
-      deadline.dispose();
-    }
+    for (let i = 0; i < pairs.length; i++) requirePair(pairs[i], i);
+    return this.#score(pairs, call);
   }
 
   /**
@@ -240,14 +221,12 @@ export class CrossEncoder implements Scorer {
     const topK = validateTopK(options.topK, documents.length);
     if (documents.length === 0) return [];
     for (let i = 0; i < documents.length; i++) requireText(documents[i], `documents[${i}]`);
-    const scores = await this.score(
+    const call = this.#callSettings(options);
+    const scores = await this.#score(
       Array.from(documents, (doc): TextPair => [query, doc]),
-      options,
+      call,
     );
-    return scores
-      .map((score, index) => ({ index, score }))
-      .sort((a, b) => b.score - a.score || a.index - b.index)
-      .slice(0, topK);
+    return rankByScore(scores, topK);
   }
 
   /** The model input for one pair, after truncation: what parity tests compare with Python. */
@@ -261,6 +240,38 @@ export class CrossEncoder implements Scorer {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#backend.release();
+  }
+
+  /** Checks the per-call options once; `null` is refused like any other non-number, not read as "the default". */
+  #callSettings(options: CrossEncoderScoreOptions): CallSettings {
+    return {
+      batchSize:
+        options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize'),
+      signal: validateSignal(options.signal, 'options.signal'),
+      timeoutMs: validateTimeoutMs(options.timeoutMs, 'options.timeoutMs'),
+      activation: options.activation,
+    };
+  }
+
+  /** Scores pairs already checked by the public method that called it. */
+  async #score(pairs: readonly TextPair[], call: CallSettings): Promise<number[]> {
+    if (pairs.length === 0) return [];
+    const { signal } = call;
+    if (signal?.aborted) throw abortError('Scoring', signal.reason);
+    const deadline = callDeadline(signal, call.timeoutMs);
+    try {
+      const scores = await this.#backend.score(pairs, {
+        batchSize: call.batchSize,
+        activation: call.activation,
+        signal: deadline.signal,
+      });
+      return Array.from(scores);
+    } catch (error) {
+      if (deadline.timedOut && AbortError.isInstance(error)) throw deadline.error('Scoring');
+      throw error;
+    } finally {
+      deadline.dispose();
+    }
   }
 
   #assertUsable(): void {

@@ -81,11 +81,39 @@ export class NonFiniteScoreError extends CrossEncoderError {
   }
 }
 
+/**
+ * ONNX Runtime failed while running the model: an input it cannot take (a sequence longer than the position table,
+ * a token id past the vocabulary), or a graph that fails at run time. The message names the file and input shapes.
+ */
+export class InferenceError extends CrossEncoderError {
+  /** The ONNX file that failed. */
+  readonly file: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
+    super('INFERENCE_FAILED', message, options);
+    this.file = options?.file;
+  }
+}
+
 /** The caller's AbortSignal fired, or the call ran past its timeout. */
 export class AbortError extends CrossEncoderError {
   constructor(message = 'The operation was aborted.', options?: { cause?: unknown }) {
     super('ABORTED', message, options);
   }
+}
+
+/**
+ * The one way an aborted call fails: `what` (e.g. `'Scoring'`) was aborted, or timed out when `timeout` is given or
+ * the signal's reason is a `TimeoutError`. `cause` is the signal's reason.
+ */
+export function abortError(what: string, cause?: unknown, timeout?: { ms: number; setting: string }): AbortError {
+  const timedOut = timeout !== undefined || (cause instanceof Error && cause.name === 'TimeoutError');
+  const message = !timedOut
+    ? `${what} was aborted.`
+    : timeout === undefined
+      ? `${what} timed out.`
+      : `${what} timed out after ${timeout.ms} ms (${timeout.setting}).`;
+  return new AbortError(message, cause === undefined ? undefined : { cause });
 }
 
 /** The model was used after `dispose()`. */

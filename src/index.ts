@@ -8,6 +8,7 @@ export {
   ModelFormatError,
   ModelNotFoundError,
   NonFiniteScoreError,
+  InferenceError,
   OfflineError,
   RemoteScorerError,
 } from './errors.js';

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import type { TextPair } from './types.js';
 
 /** A short, safe description of a bad value for error messages: never the whole of a long string. */
 export function describe(value: unknown): string {
@@ -28,6 +29,19 @@ export function requireText(value: unknown, parameter: string): string {
     throw new InvalidArgumentError(parameter, `expected a string, got ${describe(value)}. Convert it to text first.`);
   }
   return value;
+}
+
+/** One (query, passage) pair of a `score` call: a two-element array of strings. */
+export function requirePair(value: unknown, index: number): TextPair {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw new InvalidArgumentError(
+      `pairs[${index}]`,
+      `expected a [query, passage] pair of strings, got ${describe(value)}.`,
+    );
+  }
+  requireText(value[0], `pairs[${index}][0]`);
+  requireText(value[1], `pairs[${index}][1]`);
+  return value as unknown as TextPair;
 }
 
 /** Batch sizes are positive integers. */

@@ -12,7 +12,7 @@ const SRC = join(ROOT, 'src');
 /** Floors from the bottom up: a module may import its own folder or any lower floor, nothing else. */
 const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
-  ['validate.ts'],
+  ['validate.ts', 'ranking.ts'],
   ['hub/', 'tokenize/'],
   ['engine/'],
   ['cross-encoder.ts'],
@@ -131,6 +131,14 @@ describe('the layer rule', () => {
       }
     }
     expect(misplaced).toEqual([]);
+  });
+
+  it('keeps tests that need built models out of src/', () => {
+    const all = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? all(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    expect(all(SRC).filter((file) => file.endsWith('.int.test.ts'))).toEqual([]);
   });
 
   it('lets the evaluation tool reach the library only through its public entry', () => {

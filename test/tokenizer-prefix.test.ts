@@ -20,8 +20,8 @@ describe('prefix tokenization of long texts', () => {
         fc.integer({ min: 1, max: 300 }),
         async (parts, limit) => {
           const text = parts.map(([w, s]) => w + s).join('');
-          const full = tokenizer.encodeText(text).ids;
-          const fast = tokenizer.encodeText(text, limit);
+          const full = (await tokenizer.encodeText(text)).ids;
+          const fast = await tokenizer.encodeText(text, limit);
           if (fast.complete) expect(fast.ids).toEqual(full);
           else {
             expect(fast.ids.length).toBeGreaterThan(limit);
@@ -39,9 +39,9 @@ describe('prefix tokenization of long texts', () => {
     const query = 'greek letters '.repeat(400);
     for (const maxLength of [8, 17, 128, 512]) {
       const budget = maxLength - tokenizer.addedTokens;
-      const q = tokenizer.encodeText(query).ids;
-      const p = tokenizer.encodeText(passage).ids;
-      const { ids } = tokenizer.encodePair(query, passage, maxLength, 'longest_first');
+      const q = (await tokenizer.encodeText(query)).ids;
+      const p = (await tokenizer.encodeText(passage)).ids;
+      const { ids } = await tokenizer.encodePair(query, passage, maxLength, 'longest_first');
       expect(ids).toHaveLength(maxLength);
       // Both sides overflow: the longer one (the passage) keeps the odd token.
       const queryKeeps = Math.floor(budget / 2);

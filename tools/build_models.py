@@ -38,7 +38,16 @@ MINILM_HEAD_STD = 1.0
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 CROSS_ENCODERS = ("tiny", "tiny-2label", "tiny-no-token-types", "minilm")
 BI_ENCODER = "all-MiniLM-L6-v2"
-ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,)
+# Tiny rerankers of the other popular families (tools/families.py), each with its own trained tokenizer.
+FAMILY_MODELS = (
+    "fam-electra",
+    "fam-xlm-roberta",
+    "fam-xlm-roberta-2label",
+    "fam-deberta-v2",
+    "fam-roberta",
+    "fam-modernbert",
+)
+ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,) + FAMILY_MODELS
 # The fine-tuned reranker: trained (about 25 min on 2 cores), so only built on request
 # (`--only trained`, alias `npm run models:trained`), never by default.
 TRAINED = "ce-minilm-l6-dl21"
@@ -54,7 +63,9 @@ def _hash_files(paths, extra: str = "") -> str:
 
 
 def model_hash() -> str:
-    return _hash_files([TOOLS / "build_models.py", TOOLS / "export_onnx.py", TOOLS / "requirements.txt"])
+    return _hash_files(
+        [TOOLS / "build_models.py", TOOLS / "export_onnx.py", TOOLS / "families.py", TOOLS / "requirements.txt"]
+    )
 
 
 def golden_hash(data_dir: Path) -> str:
@@ -269,6 +280,10 @@ def build_golden(out: Path, data_dir: Path, dst: Path, log) -> None:
         data = golden.cross_encoder_golden(name, model_dir, pairs, tokenization, inputs, log=log)
         golden.write_json(dst / f"{name}.json", data)
     golden.write_json(dst / f"{BI_ENCODER}.json", golden.bi_encoder_golden(BI_ENCODER, out / BI_ENCODER, log=log))
+    import families
+
+    for name in FAMILY_MODELS:
+        golden.write_json(dst / f"{name}.json", families.family_golden(name, out / name, pairs, log))
 
 
 def main(argv=None) -> int:
@@ -313,6 +328,10 @@ def main(argv=None) -> int:
         with Atomic(target) as tmp:
             if name == BI_ENCODER:
                 build_bi_encoder(tmp, log)
+            elif name in FAMILY_MODELS:
+                import families
+
+                families.build_family(name, tmp, data_dir, log)
             else:
                 build_cross_encoder(name, tmp, log)
             (tmp / STAMP).write_text(m_stamp + "\n")

@@ -1,4 +1,4 @@
-import { AbortError } from '../errors.js';
+import { AbortError, abortError } from '../errors.js';
 import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { PairModel, type PairModelInfo, type PairModelSpec } from './pair-model.js';
@@ -35,7 +35,7 @@ export class InlineBackend implements ScoringBackend {
   }
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
-    if (options.signal?.aborted) throw abortError(options.signal);
+    if (options.signal?.aborted) throw abortError('Scoring', options.signal.reason);
     try {
       return await this.#model.score({
         pairs,
@@ -44,7 +44,7 @@ export class InlineBackend implements ScoringBackend {
         shouldStop: () => options.signal?.aborted === true,
       });
     } catch (error) {
-      if (options.signal?.aborted && AbortError.isInstance(error)) throw abortError(options.signal);
+      if (options.signal?.aborted && AbortError.isInstance(error)) throw abortError('Scoring', options.signal.reason);
       throw error;
     }
   }
@@ -56,11 +56,4 @@ export class InlineBackend implements ScoringBackend {
   release(): Promise<void> {
     return this.#model.release();
   }
-}
-
-/** The error a call rejects with when its signal fires; a timeout says so. */
-export function abortError(signal: AbortSignal): AbortError {
-  const reason: unknown = signal.reason;
-  const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
-  return new AbortError(timedOut ? 'Scoring timed out.' : 'Scoring was aborted.', { cause: reason });
 }

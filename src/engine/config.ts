@@ -13,13 +13,11 @@ export interface ModelConfig {
   savedActivation: 'sigmoid' | 'none' | 'softmax' | undefined;
 }
 
-// RoBERTa-family models reserve the first positions for padding offsets.
-const POSITION_OFFSET: Record<string, number> = { roberta: 2, 'xlm-roberta': 2, camembert: 2, longformer: 2 };
-
 /**
  * Reads the fields that decide activation and length limits; every field is optional in the wild.
  * `sentenceTransformersConfig` is `config_sentence_transformers.json`, where sentence-transformers 4+ saves the
- * activation; older releases wrote it into `config.json`.
+ * activation; older releases wrote it into `config.json`. Pass it only when the model folder also has `modules.json`:
+ * without one, sentence-transformers loads the folder as a plain transformers model and never reads that file.
  */
 export function parseModelConfig(
   config: Record<string, unknown>,
@@ -32,13 +30,41 @@ export function parseModelConfig(
   return {
     modelType,
     numLabels: readNumLabels(config, file),
-    maxPositions: positions === undefined ? undefined : positions - (POSITION_OFFSET[modelType ?? ''] ?? 0),
+    maxPositions: positions === undefined ? undefined : positions - positionOffset(positions, config['pad_token_id']),
     hiddenSize: [config['hidden_size'], config['dim'], config['d_model']].find(
       (value): value is number => typeof value === 'number' && value > 0,
     ),
-    savedActivation:
-      readSavedActivation(sentenceTransformersConfig['activation_fn']) ?? readSavedActivation(legacyActivation(config)),
+    savedActivation: savedActivation(config, sentenceTransformersConfig),
   };
+}
+
+/**
+ * Positions a RoBERTa-style model reserves: it numbers tokens from `pad_token_id + 1`, so its table holds a power of
+ * two plus that many rows (514 = 512 + 2 with padding index 1). BERT-style tables (512 with padding 0) reserve none.
+ */
+function positionOffset(positions: number, padTokenId: unknown): number {
+  if (typeof padTokenId !== 'number' || !Number.isInteger(padTokenId) || padTokenId < 1) return 0;
+  const usable = positions - padTokenId - 1;
+  return usable >= 64 && (usable & (usable - 1)) === 0 ? padTokenId + 1 : 0;
+}
+
+/**
+ * The activation sentence-transformers 6 applies by default, as its CrossEncoder decides it: the one saved in
+ * `config_sentence_transformers.json` when that file belongs to a CrossEncoder (its `model_type`), else the one in
+ * `config.json` (`sentence_transformers.activation_fn`, or the pre-4.0 `sbert_ce_default_activation_function`);
+ * only `torch.` class paths count without remote code. `undefined` leaves the default to the label count.
+ */
+function savedActivation(
+  config: Record<string, unknown>,
+  stConfig: Record<string, unknown>,
+): ModelConfig['savedActivation'] {
+  const fromSt = stConfig['model_type'] === 'CrossEncoder' ? trusted(stConfig['activation_fn']) : undefined;
+  if (fromSt !== undefined) return readSavedActivation(fromSt);
+  return readSavedActivation(trusted(legacyActivation(config)));
+}
+
+function trusted(path: unknown): string | undefined {
+  return typeof path === 'string' && path.startsWith('torch.') ? path : undefined;
 }
 
 function readNumLabels(config: Record<string, unknown>, file: string): number | undefined {
@@ -53,7 +79,9 @@ function readNumLabels(config: Record<string, unknown>, file: string): number | 
 
 function legacyActivation(config: Record<string, unknown>): unknown {
   const st = config['sentence_transformers'];
-  if (typeof st === 'object' && st !== null) return (st as Record<string, unknown>)['activation_fn'];
+  if (typeof st === 'object' && st !== null && 'activation_fn' in st) {
+    return (st as Record<string, unknown>)['activation_fn'];
+  }
   return config['sbert_ce_default_activation_function'];
 }
 

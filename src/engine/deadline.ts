@@ -1,4 +1,4 @@
-import { AbortError } from '../errors.js';
+import { abortError, type AbortError } from '../errors.js';
 
 /** A call's own signal, combining the caller's `signal` with its `timeoutMs`. */
 export interface CallDeadline {
@@ -26,7 +26,7 @@ export function callDeadline(
     return {
       signal,
       timedOut: false,
-      error: (what, cause) => new AbortError(`${what} was aborted.`, { cause: cause ?? signal?.reason }),
+      error: (what, cause) => abortError(what, cause ?? signal?.reason),
       dispose: () => {},
     };
   }
@@ -48,8 +48,8 @@ export function callDeadline(
     },
     error(what, cause) {
       return timedOut
-        ? new AbortError(`${what} timed out after ${timeoutMs} ms (${setting}).`, { cause: controller.signal.reason })
-        : new AbortError(`${what} was aborted.`, { cause: cause ?? controller.signal.reason });
+        ? abortError(what, controller.signal.reason, { ms: timeoutMs, setting })
+        : abortError(what, cause ?? controller.signal.reason);
     },
     dispose() {
       clearTimeout(timer);

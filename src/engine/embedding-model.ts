@@ -51,7 +51,7 @@ export class EmbeddingModel {
 
   /** One vector per text, in the order given. */
   async embed(texts: readonly string[], batchSize: number, normalize: boolean): Promise<number[][]> {
-    const encoded = texts.map((text) => this.#model.tokenizer.encodeSingle(text, this.maxLength));
+    const encoded = await this.#model.tokenizer.encodeSingles(texts, this.maxLength);
     const vectors = new Array<number[]>(texts.length);
     const beforeBatch = () => {
       if (this.#released) throw new DisposedError();

@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node';
-import { AbortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
+import { abortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
 import type { Activation, TextPair } from '../types.js';
@@ -84,7 +84,7 @@ export class PairModel {
   }
 
   /** The model input for one pair after truncation. */
-  encode(query: string, passage: string): AssembledPair {
+  encode(query: string, passage: string): Promise<AssembledPair> {
     return this.#model.tokenizer.encodePair(query, passage, this.info.maxLength, this.#truncation);
   }
 
@@ -98,7 +98,7 @@ export class PairModel {
   /** Scores pairs in length-sorted batches; the result is in the caller's order. */
   async score(request: PairScoreRequest): Promise<Float64Array> {
     const activation = this.activationFor(request.activation);
-    const encoded = this.#model.tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
+    const encoded = await this.#model.tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
     const scores = new Float64Array(encoded.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;
@@ -106,7 +106,7 @@ export class PairModel {
       batchSize: request.batchSize,
       maxTokens: this.info.maxBatchTokens,
       beforeBatch: () => {
-        if (request.shouldStop?.()) throw new AbortError('Scoring was aborted.');
+        if (request.shouldStop?.()) throw abortError('Scoring');
       },
     };
     await this.#model.runBatches(encoded, limits, (output, batch) => {
@@ -152,7 +152,7 @@ export function defaultMaxBatchTokens(config: ModelConfig): number {
 }
 
 /** Decodes one IEEE 754 half-precision bit pattern. */
-export function halfToFloat(bits: number): number {
+function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;

@@ -1,4 +1,5 @@
 import type * as ort from 'onnxruntime-node';
+import { InferenceError } from '../errors.js';
 import type { ModelFileSpec, ResolvedModel } from '../hub/index.js';
 import { planBatches } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
@@ -19,7 +20,7 @@ export interface TextModelSpec {
 }
 
 /** Longest input when neither the tokenizer nor the config states a limit. */
-export const FALLBACK_MAX_LENGTH = 512;
+const FALLBACK_MAX_LENGTH = 512;
 
 /** Inputs per forward pass when the caller sets none. */
 export const DEFAULT_BATCH_SIZE = 32;
@@ -41,7 +42,11 @@ export function textModelSpec(resolved: ResolvedModel, onnxFile: string, options
   const file = (path: string) => resolved.files.get(path) as string;
   return {
     configPath: file('config.json'),
-    sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
+    // sentence-transformers reads its own config only for a folder in its layout, which modules.json marks.
+    sentenceTransformersConfigPath:
+      resolved.files.get('modules.json') === undefined
+        ? undefined
+        : resolved.files.get('config_sentence_transformers.json'),
     tokenizerJsonPath: file('tokenizer.json'),
     tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
     onnxPath: file(onnxFile),
@@ -122,8 +127,23 @@ export class TextModel {
     );
     for (const batch of batches) {
       limits.beforeBatch?.();
-      const result = await this.#loaded.session.run(buildFeeds(encoded, batch, this.#layout));
+      const result = await this.#run(buildFeeds(encoded, batch, this.#layout));
       take(result[this.#loaded.outputName], batch);
+    }
+  }
+
+  async #run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    try {
+      return await this.#loaded.session.run(feeds);
+    } catch (cause) {
+      const shapes = Object.entries(feeds)
+        .map(([name, tensor]) => `${name} [${tensor.dims.join(', ')}] ${tensor.type}`)
+        .join(', ');
+      throw new InferenceError(
+        `ONNX Runtime failed running ${this.onnxPath} on ${shapes}: ${(cause as Error)?.message ?? String(cause)}. ` +
+          'If the sequence length is past what the model takes, pass a smaller maxLength.',
+        { file: this.onnxPath, cause },
+      );
     }
   }
 

@@ -6,6 +6,7 @@ import {
   ModelFormatError,
   ModelNotFoundError,
   NonFiniteScoreError,
+  InferenceError,
 } from '../errors.js';
 
 /** An error as it crosses a thread boundary: structured clone keeps only plain data. */
@@ -51,6 +52,8 @@ export function fromWire(wire: WireError): Error {
       return new ModelFormatError(wire.message, wire.file === undefined ? {} : { file: wire.file });
     case 'NonFiniteScoreError':
       return new NonFiniteScoreError(wire.message);
+    case 'InferenceError':
+      return new InferenceError(wire.message, wire.file === undefined ? {} : { file: wire.file });
     case 'AbortError':
       return new AbortError(wire.message);
     case 'DisposedError':

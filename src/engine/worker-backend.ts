@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { CrossEncoderError, DisposedError } from '../errors.js';
+import { abortError, CrossEncoderError, DisposedError } from '../errors.js';
 import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import type { BackendScoreOptions, ScoringBackend } from './backend.js';
 import type { PairModelInfo, PairModelSpec } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -94,7 +94,7 @@ export class WorkerBackend implements ScoringBackend {
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
     const { signal } = options;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortError('Scoring', signal.reason);
     const id = this.#nextId++;
     const result = this.#request<Float64Array>(id, {
       type: 'score',
@@ -107,7 +107,7 @@ export class WorkerBackend implements ScoringBackend {
     // The caller hears of the abort at once; the worker stops at its next batch boundary.
     const onAbort = () => {
       this.#worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
-      this.#settle(id)?.reject(abortError(signal));
+      this.#settle(id)?.reject(abortError('Scoring', signal.reason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -1,7 +1,7 @@
 // The scoring worker: owns one model, answers requests one at a time, so the caller's event loop stays free.
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { AbortError } from '../errors.js';
+import { abortError } from '../errors.js';
 import { toWire } from './wire-error.js';
 import { PairModel } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
@@ -19,7 +19,7 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
     case 'score': {
       const { id } = message;
       try {
-        if (cancelled.has(id)) throw new AbortError('Scoring was aborted.');
+        if (cancelled.has(id)) throw abortError('Scoring');
         const scores = await model.score({
           pairs: message.pairs,
           batchSize: message.batchSize,
@@ -37,7 +37,7 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
     }
     case 'encode':
       try {
-        send({ type: 'encoded', id: message.id, pair: model.encode(message.query, message.passage) });
+        send({ type: 'encoded', id: message.id, pair: await model.encode(message.query, message.passage) });
       } catch (error) {
         send({ type: 'error', id: message.id, error: toWire(error) });
       }

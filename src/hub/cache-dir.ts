@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../errors.js';
 
 /** Env var that overrides the cache folder for this package only. */
 export const CACHE_ENV = 'LANGCHAIN_CROSS_ENCODER_CACHE';
-export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 const CACHE_SUBDIR = 'langchain-cross-encoder';
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
@@ -13,7 +13,7 @@ const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
  * Reads an env var without assuming `process` exists (edge runtimes, bundlers
  * that stub it). An empty string counts as unset, as shells often export those.
  */
-export function readEnv(name: string): string | undefined {
+function readEnv(name: string): string | undefined {
   try {
     const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
     return value === undefined || value === '' ? undefined : value;

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  AbortError,
+  abortError,
+  type AbortError,
   CacheError,
   CrossEncoderError,
   DownloadError,
@@ -11,10 +12,10 @@ import {
 } from '../errors.js';
 import { CACHE_ENV } from './cache-dir.js';
 
-export const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
-export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
 /** A temp file untouched this long (or twice the idle timeout, if longer) belongs to a transfer that died. */
-export const STALE_PARTIAL_MS = 10 * 60_000;
+const STALE_PARTIAL_MS = 10 * 60_000;
 
 export interface DownloadOptions {
   /** Hugging Face access token, sent as `Authorization: Bearer <token>` (needed for gated or private repos). */
@@ -89,7 +90,7 @@ export function downloadFileWithDigest(
   context?: DownloadContext,
 ): Promise<Downloaded> {
   validateDownloadOptions(options);
-  if (options.signal?.aborted) return Promise.reject(abortError(url, options.signal));
+  if (options.signal?.aborted) return Promise.reject(downloadAborted(url, options.signal));
   const key = path.resolve(dest);
   let flight = flights.get(key);
   if (flight === undefined) {
@@ -118,7 +119,7 @@ function join(flight: Flight, url: string, signal: AbortSignal | undefined): Pro
     const onAbort = () => {
       if (!leave()) return;
       if (flight.waiters === 0) flight.controller.abort();
-      reject(abortError(url, signal));
+      reject(downloadAborted(url, signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     flight.promise.then(
@@ -211,7 +212,7 @@ async function transfer(
     await response?.body?.cancel().catch(() => {});
     await handle?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
-    if (options.signal?.aborted) throw abortError(url, options.signal, error);
+    if (options.signal?.aborted) throw downloadAborted(url, options.signal, error);
     if (timedOut) {
       throw new DownloadError(
         url,
@@ -258,8 +259,8 @@ function tooLarge(url: string, bytes: number, max: number): DownloadError {
   );
 }
 
-function abortError(url: string, signal: AbortSignal | undefined, cause?: unknown): AbortError {
-  return new AbortError(`Download of ${url} was aborted.`, { cause: signal?.reason ?? cause });
+function downloadAborted(url: string, signal: AbortSignal | undefined, cause?: unknown): AbortError {
+  return abortError(`Download of ${url}`, signal?.reason ?? cause);
 }
 
 function networkError(url: string, error: unknown, received?: number, declared?: number): DownloadError {

@@ -27,7 +27,7 @@ export async function writeDownloadRecord(recordPath: string, done: Downloaded, 
 }
 
 /** The record of a cached file, or `undefined` when there is none or it is unreadable. */
-export async function readDownloadRecord(recordPath: string): Promise<DownloadRecord | undefined> {
+async function readDownloadRecord(recordPath: string): Promise<DownloadRecord | undefined> {
   try {
     const parsed = JSON.parse(await readFile(recordPath, 'utf8')) as Partial<DownloadRecord>;
     if (

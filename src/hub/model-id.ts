@@ -6,7 +6,7 @@ export const DEFAULT_REVISION = 'main';
 
 // Cache folder used for owner-less ("canonical") ids such as `bert-base-uncased`.
 // `@` is not allowed in an owner name, so it cannot collide with a real owner.
-export const CANONICAL_OWNER_DIR = '@canonical';
+const CANONICAL_OWNER_DIR = '@canonical';
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 const REVISION = /^[A-Za-z0-9._/-]{1,128}$/;
@@ -78,7 +78,7 @@ export function containedPath(root: string, ...segments: string[]): string {
 }
 
 /** Folder name of a revision: `/` becomes `%2F`, so `refs/pr/1` and `refs-pr-1` never share a folder. */
-export function revisionDirName(revision: string): string {
+function revisionDirName(revision: string): string {
   return validateRevision(revision).replaceAll('/', '%2F');
 }
 

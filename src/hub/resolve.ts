@@ -2,7 +2,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AbortError,
+  abortError,
   CrossEncoderError,
   InvalidArgumentError,
   ModelFormatError,
@@ -87,7 +87,7 @@ export async function resolveModelFiles(
   }
   files.forEach((f, i) => validateRepoPath(f.path, `files[${i}].path`));
   validateDownloadOptions(options);
-  if (options.signal?.aborted) throw new AbortError('Model loading was aborted.', { cause: options.signal.reason });
+  if (options.signal?.aborted) throw abortError('Model loading', options.signal.reason);
 
   const local = await localFolder(model);
   return local !== undefined ? resolveLocal(local, files) : resolveHub(model, files, options);

@@ -6,6 +6,7 @@ import { onnxPathFor, type ModelVariant } from '../engine/variant.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { HubOptions } from '../hub/index.js';
 import { describe, requireText, validateBatchSize } from '../validate.js';
+import { Lazy } from './lazy.js';
 
 /** The embedding model used when none is named: all-MiniLM-L6-v2 (384 dimensions) in the transformers.js layout. */
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -55,8 +56,7 @@ export class OnnxEmbeddings extends Embeddings {
   readonly model: string;
   readonly batchSize: number;
   readonly normalize: boolean;
-  readonly #options: OnnxEmbeddingsOptions;
-  #loading: Promise<EmbeddingModel> | undefined;
+  readonly #model: Lazy<EmbeddingModel>;
 
   constructor(options: OnnxEmbeddingsOptions = {}) {
     super(options);
@@ -75,31 +75,23 @@ export class OnnxEmbeddings extends Embeddings {
     }
     // onnxPathFor validates variant and onnxFile now rather than at the first query.
     onnxPathFor(options.variant, options.onnxFile);
-    this.#options = { ...options };
+    const loadOptions = { ...options };
+    this.#model = new Lazy(() => EmbeddingModel.load(model, loadOptions));
   }
 
   /** The effective maximum text length in tokens, once loaded. */
   async maxLength(): Promise<number> {
-    return (await this.#load()).maxLength;
+    return (await this.#model.get()).maxLength;
   }
 
   /** Loads the model now instead of on the first call. */
   async warmup(): Promise<void> {
-    await this.#load();
+    await this.#model.get();
   }
 
   /** Frees the ONNX session; a later call loads the model again. A call still running rejects with `DisposedError`. */
   async dispose(): Promise<void> {
-    const loading = this.#loading;
-    this.#loading = undefined;
-    if (loading === undefined) return;
-    let loaded: EmbeddingModel;
-    try {
-      loaded = await loading;
-    } catch {
-      return; // A load that failed has nothing to free.
-    }
-    await loaded.release();
+    await this.#model.reset((model) => model.release());
   }
 
   override async embedDocuments(documents: string[]): Promise<number[][]> {
@@ -117,17 +109,6 @@ export class OnnxEmbeddings extends Embeddings {
   }
 
   async #embed(texts: string[]): Promise<number[][]> {
-    return (await this.#load()).embed(texts, this.batchSize, this.normalize);
-  }
-
-  #load(): Promise<EmbeddingModel> {
-    if (this.#loading === undefined) {
-      const loading = EmbeddingModel.load(this.model, this.#options);
-      this.#loading = loading;
-      loading.catch(() => {
-        if (this.#loading === loading) this.#loading = undefined;
-      });
-    }
-    return this.#loading;
+    return (await this.#model.get()).embed(texts, this.batchSize, this.normalize);
   }
 }

@@ -1,7 +1,7 @@
 import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manager';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import { AbortError, InvalidArgumentError } from '../errors.js';
+import { AbortError, abortError, InvalidArgumentError } from '../errors.js';
 import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
 import type { Activation, RankResult } from '../types.js';
 import { callDeadline, type CallDeadline } from '../engine/deadline.js';
@@ -13,6 +13,7 @@ import {
   validateSignal,
   validateTimeoutMs,
 } from '../validate.js';
+import { Lazy } from './lazy.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
 type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;
@@ -81,6 +82,16 @@ export interface CrossEncoderRerankOptions {
   timeoutMs?: number;
 }
 
+/** One reranking call's settings, checked. */
+interface RerankCall {
+  topN: number;
+  minScore: number | undefined;
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  /** The option `timeoutMs` came from, named in a timeout's message. */
+  setting: string;
+}
+
 /** What `rerank` accepts per document, as CohereRerank does: a Document, a string, or a record with `pageContent`. */
 export type RerankInput = DocumentInterface | string | Record<string, string>;
 
@@ -106,9 +117,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly activation: Activation | undefined;
   readonly minScore: number | undefined;
   readonly timeoutMs: number | undefined;
-  readonly #loadOptions: CrossEncoderOptions;
   readonly #shared: Scorer | undefined;
-  #loading: Promise<Scorer> | undefined;
+  readonly #loaded: Lazy<Scorer>;
 
   constructor(fields: CrossEncoderRerankerOptions = {}) {
     super();
@@ -124,8 +134,9 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }
       this.model = model;
       this.#shared = undefined;
-      this.#loadOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
-      if (activation !== undefined) this.#loadOptions.activation = activation;
+      const options: CrossEncoderOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
+      if (activation !== undefined) options.activation = activation;
+      this.#loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options));
     } else if (isScorer(model)) {
       const loadKeys = Object.entries(fields)
         .filter(([key, value]) => value !== undefined && !OWN_KEYS.has(key))
@@ -139,7 +150,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }
       this.model = model instanceof CrossEncoder ? model.info.model : (model.constructor?.name ?? 'Scorer');
       this.#shared = model;
-      this.#loadOptions = {};
+      this.#loaded = new Lazy(() => Promise.resolve(model));
     } else {
       throw new InvalidArgumentError(
         'model',
@@ -150,7 +161,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
 
   /** Loads the model now instead of on the first query, e.g. at server start. Resolves once it can score. */
   async warmup(): Promise<void> {
-    await this.#scorer();
+    await this.#loaded.get();
   }
 
   /**
@@ -158,16 +169,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
    * alone: its owner disposes it.
    */
   async dispose(): Promise<void> {
-    const loading = this.#loading;
-    this.#loading = undefined;
-    if (loading === undefined || this.#shared !== undefined) return;
-    let scorer: Scorer;
-    try {
-      scorer = await loading;
-    } catch {
-      return;
-    }
-    await (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.();
+    if (this.#shared !== undefined) return;
+    await this.#loaded.reset(async (scorer) => (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.());
   }
 
   /**
@@ -198,7 +201,13 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       'CrossEncoderReranker',
     );
     try {
-      const ranked = await this.#rank(query, texts, this.topN, this.minScore, undefined, this.timeoutMs, 'timeoutMs');
+      const ranked = await this.#rank(query, texts, {
+        topN: this.topN,
+        minScore: this.minScore,
+        signal: undefined,
+        timeoutMs: this.timeoutMs,
+        setting: 'timeoutMs',
+      });
       const result = ranked.map(({ index, score }) => annotate(documents[index] as DocumentInterface, score));
       await runManager?.handleRetrieverEnd(result);
       return result;
@@ -231,30 +240,27 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       typeof doc === 'string' ? doc : pageContentOf(doc as { pageContent?: unknown }, `documents[${i}]`),
     );
     if (texts.length === 0) return [];
-    const ranked =
-      timeoutMs === undefined
-        ? await this.#rank(query, texts, topN, minScore, signal, this.timeoutMs, 'timeoutMs')
-        : await this.#rank(query, texts, topN, minScore, signal, timeoutMs, 'options.timeoutMs');
+    const ranked = await this.#rank(query, texts, {
+      topN,
+      minScore,
+      signal,
+      ...(timeoutMs === undefined
+        ? { timeoutMs: this.timeoutMs, setting: 'timeoutMs' }
+        : { timeoutMs, setting: 'options.timeoutMs' }),
+    });
     return ranked.map(({ index, score }) => ({ index, relevanceScore: score }));
   }
 
-  async #rank(
-    query: string,
-    texts: string[],
-    topN: number,
-    minScore: number | undefined,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    setting: string,
-  ): Promise<RankResult[]> {
+  async #rank(query: string, texts: string[], call: RerankCall): Promise<RankResult[]> {
+    const { topN, minScore, signal, timeoutMs, setting } = call;
     if (topN === 0) return [];
-    if (signal?.aborted) throw callDeadline(signal, undefined).error('Reranking');
+    if (signal?.aborted) throw abortError('Reranking', signal.reason);
     const deadline = callDeadline(signal, timeoutMs, setting);
     try {
       // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
       // custom Scorer that ignores signals.
       const ranked = await untilAborted(
-        this.#scorer().then((scorer) => {
+        this.#loaded.get().then((scorer) => {
           const options: Record<string, unknown> = { topK: topN };
           if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
           if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
@@ -267,19 +273,6 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     } finally {
       deadline.dispose();
     }
-  }
-
-  #scorer(): Promise<Scorer> {
-    if (this.#shared !== undefined) return Promise.resolve(this.#shared);
-    if (this.#loading === undefined) {
-      const loading = CrossEncoder.load(this.model, this.#loadOptions);
-      this.#loading = loading;
-      // A failed load is forgotten so the next call tries again (e.g. after the network comes back).
-      loading.catch(() => {
-        if (this.#loading === loading) this.#loading = undefined;
-      });
-    }
-    return this.#loading;
   }
 }
 

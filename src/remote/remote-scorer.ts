@@ -5,6 +5,7 @@ import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.j
 import {
   describe,
   requireOptions,
+  requirePair,
   requireQuery,
   requireText,
   validateBatchSize,
@@ -160,15 +161,7 @@ export class RemoteScorer implements Scorer {
     const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs') ?? this.#timeoutMs;
     const byQuery = new Map<string, Chunk>();
     for (let i = 0; i < pairs.length; i++) {
-      const pair: unknown = pairs[i];
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          `pairs[${i}]`,
-          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
-        );
-      }
-      const query = requireText(pair[0], `pairs[${i}][0]`);
-      const passage = requireText(pair[1], `pairs[${i}][1]`);
+      const [query, passage] = requirePair(pairs[i], i);
       let group = byQuery.get(query);
       if (group === undefined) byQuery.set(query, (group = { query, documents: [], positions: [] }));
       group.documents.push(passage);

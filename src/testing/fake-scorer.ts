@@ -1,7 +1,8 @@
-import { AbortError, DisposedError, InvalidArgumentError } from '../errors.js';
+import { abortError, DisposedError, InvalidArgumentError } from '../errors.js';
 import type { Scorer } from '../cross-encoder.js';
 import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.js';
-import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from '../validate.js';
+import { rankByScore } from '../ranking.js';
+import { describe, requirePair, requireQuery, requireText, validateBatchSize, validateTopK } from '../validate.js';
 
 /** Scores one (query, passage) pair; must be deterministic for tests to be repeatable. */
 export type FakeScoreFunction = (query: string, passage: string) => number;
@@ -78,18 +79,10 @@ export class FakeScorer implements Scorer {
       throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     if (options.batchSize !== undefined) validateBatchSize(options.batchSize, 'options.batchSize');
     const checked = pairs.map((pair, i): TextPair => {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          `pairs[${i}]`,
-          `expected a [query, passage] pair of strings, got ${describe(pair)}.`,
-        );
-      }
-      return [requireQuery(pair[0], `pairs[${i}][0]`), requireText(pair[1], `pairs[${i}][1]`)];
+      const [query, passage] = requirePair(pair, i);
+      return [requireQuery(query, `pairs[${i}][0]`), passage];
     });
-    this.calls.push({ pairs: pairs.length, batchSize: options.batchSize });
-    if (this.#delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
-    if (options.signal?.aborted) throw new AbortError('Scoring was aborted.', { cause: options.signal.reason });
-    return checked.map(([query, passage]) => this.#scoreFn(query, passage));
+    return this.#score(checked, options);
   }
 
   async rank(query: string, documents: readonly string[], options: RankOptions = {}): Promise<RankResult[]> {
@@ -99,14 +92,17 @@ export class FakeScorer implements Scorer {
       throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
     const topK = validateTopK(options.topK, documents.length);
     if (documents.length === 0) return [];
-    const scores = await this.score(
-      documents.map((doc, i): TextPair => [query, requireText(doc, `documents[${i}]`)]),
-      options,
-    );
-    return scores
-      .map((score, index) => ({ index, score }))
-      .sort((a, b) => b.score - a.score || a.index - b.index)
-      .slice(0, topK);
+    const pairs = documents.map((doc, i): TextPair => [query, requireText(doc, `documents[${i}]`)]);
+    if (options.batchSize !== undefined) validateBatchSize(options.batchSize, 'options.batchSize');
+    return rankByScore(await this.#score(pairs, options), topK);
+  }
+
+  /** Scores pairs the public method has checked, and records the call. */
+  async #score(pairs: readonly TextPair[], options: ScoreOptions): Promise<number[]> {
+    this.calls.push({ pairs: pairs.length, batchSize: options.batchSize });
+    if (this.#delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
+    if (options.signal?.aborted) throw abortError('Scoring', options.signal.reason);
+    return pairs.map(([query, passage]) => this.#scoreFn(query, passage));
   }
 
   /** Marks the scorer disposed; later calls throw `DisposedError`, as the real engine does. */

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { ModelFormatError, ModelNotFoundError } from '../errors.js';
-import { textFixFor, type TextFix } from './bert-fixes.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
-import { FastWordPiece } from './wordpiece-fast.js';
+import { FastWordPiece, type SplitText } from './wordpiece-fast.js';
 
 /** Files a tokenizer is built from; `config` is `tokenizer_config.json`, which may be absent. */
 export interface TokenizerFiles {
@@ -36,20 +35,21 @@ const PREFIX_CHARS_PER_TOKEN = 12;
 const PREFIX_MIN_CHARS = 4096;
 
 /**
- * A model's own Hugging Face tokenizer, encoding (query, passage) pairs the way the Rust `tokenizers`
- * library does with truncation on: cut first, then add special tokens, so the final separator survives.
+ * A model's own Hugging Face tokenizer, encoding (query, passage) pairs the way the Rust `tokenizers` library does
+ * with truncation on: cut first, then add special tokens, so the final separator survives. Texts are encoded by the
+ * Rust library itself (its Node binding), so ids equal Python's by construction; a BERT WordPiece vocabulary sends
+ * printable-ASCII stretches through our own faster WordPiece code first, which gives the same ids.
  */
 export class PairTokenizer {
-  readonly #tokenizer: Tokenizer;
+  readonly #tokenizer: RustTokenizer;
   readonly #template: PairTemplate;
-  readonly #fix: TextFix;
   readonly #fast: FastWordPiece | undefined;
   readonly settings: TokenizerSettings;
   /** The id padding positions carry. Attention masks hide them, but RoBERTa-style models derive positions from it. */
   readonly padId: number;
 
   /**
-   * `fastPath: false` sends every text through the general tokenizer (the fast WordPiece path gives the same ids;
+   * `fastPath: false` sends every text through the Rust tokenizer (the fast WordPiece path gives the same ids;
    * turning it off is for measuring it).
    */
   constructor(
@@ -59,7 +59,10 @@ export class PairTokenizer {
     { fastPath = true }: { fastPath?: boolean } = {},
   ) {
     try {
-      this.#tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+      this.#tokenizer = RustTokenizer.fromString(JSON.stringify(tokenizerJson));
+      // Truncation and padding saved in the file are for the whole pair; we cut each side ourselves.
+      this.#tokenizer.disableTruncation();
+      this.#tokenizer.disablePadding();
     } catch (cause) {
       throw new ModelFormatError(`${file} could not be loaded as a Hugging Face tokenizer: ${String(cause)}`, {
         file,
@@ -67,7 +70,6 @@ export class PairTokenizer {
       });
     }
     this.#template = PairTemplate.fromTokenizerJson(tokenizerJson, file);
-    this.#fix = textFixFor(tokenizerJson);
     this.#fast = fastPath ? FastWordPiece.fromTokenizerJson(tokenizerJson) : undefined;
     this.settings = readSettings(tokenizerConfig);
     this.padId = findPadId(this.#tokenizer, tokenizerJson, tokenizerConfig);
@@ -94,71 +96,124 @@ export class PairTokenizer {
    * Token ids of one text with no special tokens. With a `limit`, a very long text may be encoded from a prefix
    * holding more than `limit` tokens: `complete` is then false and `ids` is a true prefix of the full encoding.
    */
-  encodeText(text: string, limit = Number.POSITIVE_INFINITY): EncodedText {
-    if (Number.isFinite(limit) && this.settings.truncationSide === 'right') {
-      const prefixChars = Math.max(PREFIX_MIN_CHARS, limit * PREFIX_CHARS_PER_TOKEN);
-      if (text.length > prefixChars * 2) {
-        const boundary = text.slice(prefixChars).search(/[ \t\n\r]/);
-        if (boundary >= 0) {
-          const ids = this.#encode(text.slice(0, prefixChars + boundary));
-          if (ids.length > limit) return { ids, complete: false };
-        }
-      }
-    }
-    return { ids: this.#encode(text), complete: true };
+  async encodeText(text: string, limit = Number.POSITIVE_INFINITY): Promise<EncodedText> {
+    return (await this.#encodeTexts([text], limit))[0] as EncodedText;
   }
 
   /** The ids and segment ids of a pair, truncated to `maxLength` tokens including special tokens. */
-  encodePair(query: string, passage: string, maxLength: number, strategy: TruncationStrategy): AssembledPair {
-    return this.encodePairs([[query, passage]], maxLength, strategy)[0] as AssembledPair;
+  async encodePair(
+    query: string,
+    passage: string,
+    maxLength: number,
+    strategy: TruncationStrategy,
+  ): Promise<AssembledPair> {
+    return (await this.encodePairs([[query, passage]], maxLength, strategy))[0] as AssembledPair;
   }
 
   /** `encodePair` for many pairs; a query repeated across pairs (the usual rerank call) is encoded once. */
-  encodePairs(
+  async encodePairs(
     pairs: readonly (readonly [string, string])[],
     maxLength: number,
     strategy: TruncationStrategy,
-  ): AssembledPair[] {
+  ): Promise<AssembledPair[]> {
     const budget = Math.max(0, maxLength - this.addedTokens);
     const side = this.settings.truncationSide;
-    const queries = new Map<string, EncodedText>();
-    return pairs.map(([query, passage]) => {
-      let q = queries.get(query);
-      if (q === undefined) {
-        q = this.encodeText(query, budget + 1);
-        queries.set(query, q);
-      }
-      let p = this.encodeText(passage, budget + 1);
-      // When both sides overflow, which one is longer decides who keeps the odd token: that needs true lengths.
+    const queries = [...new Set(pairs.map(([query]) => query))];
+    const encoded = await this.#encodeTexts([...queries, ...pairs.map(([, passage]) => passage)], budget + 1);
+    const byQuery = new Map(queries.map((query, i) => [query, encoded[i] as EncodedText]));
+    const passages = encoded.slice(queries.length);
+    // When both sides overflow, which one is longer decides who keeps the odd token: that needs true lengths.
+    const redo = new Set<string>();
+    pairs.forEach(([query, passage], i) => {
+      const q = byQuery.get(query) as EncodedText;
+      const p = passages[i] as EncodedText;
       if (q.ids.length > budget && p.ids.length > budget) {
-        if (!q.complete) q = this.encodeText(query);
-        if (!p.complete) p = this.encodeText(passage);
+        if (!q.complete) redo.add(query);
+        if (!p.complete) redo.add(passage);
       }
+    });
+    const full = new Map<string, EncodedText>();
+    if (redo.size > 0) {
+      const texts = [...redo];
+      (await this.#encodeTexts(texts)).forEach((e, i) => full.set(texts[i] as string, e));
+    }
+    return pairs.map(([query, passage], i) => {
+      const q = full.get(query) ?? (byQuery.get(query) as EncodedText);
+      const p = full.get(passage) ?? (passages[i] as EncodedText);
       const [queryKeeps, passageKeeps] = pairLengths(q.ids.length, p.ids.length, budget, strategy);
       return this.#template.assemble(cut(q.ids, queryKeeps, side), cut(p.ids, passageKeeps, side));
     });
   }
 
   /** One text with the single-sequence special tokens, truncated to `maxLength` tokens in all (for embedding models). */
-  encodeSingle(text: string, maxLength: number): AssembledPair {
+  async encodeSingles(texts: readonly string[], maxLength: number): Promise<AssembledPair[]> {
     const budget = Math.max(0, maxLength - this.#template.addedTokensSingle);
-    const { ids } = this.encodeText(text, budget + 1);
-    return this.#template.assembleSingle(cut(ids, budget, this.settings.truncationSide));
+    const encoded = await this.#encodeTexts(texts, budget + 1);
+    return encoded.map(({ ids }) => this.#template.assembleSingle(cut(ids, budget, this.settings.truncationSide)));
   }
 
-  #encode(text: string): readonly number[] {
-    return this.#fast === undefined ? this.#encodeGeneral(text) : this.#fast.encode(text, this.#encodeGeneral);
+  /** Encodes texts, each from a prefix when it is far longer than `limit` tokens could need (see `encodeText`). */
+  async #encodeTexts(texts: readonly string[], limit = Number.POSITIVE_INFINITY): Promise<EncodedText[]> {
+    const prefixes = texts.map((text) => this.#prefix(text, limit));
+    const first = await this.#encodeMany(prefixes.map((prefix, i) => prefix ?? (texts[i] as string)));
+    const result: EncodedText[] = first.map((ids, i) => ({ ids, complete: prefixes[i] === undefined }));
+    // A prefix that does not already overflow the limit tells nothing: the whole text is encoded then.
+    const short = result.flatMap((e, i) => (!e.complete && e.ids.length <= limit ? [i] : []));
+    if (short.length > 0) {
+      const again = await this.#encodeMany(short.map((i) => texts[i] as string));
+      short.forEach((i, k) => (result[i] = { ids: again[k] as number[], complete: true }));
+    }
+    return result;
   }
 
-  readonly #encodeGeneral = (text: string): readonly number[] =>
-    this.#tokenizer.encode(this.#fix(text), { add_special_tokens: false }).ids;
+  /** The start of a text far longer than `limit` tokens could need, cut before ASCII whitespace, or undefined. */
+  #prefix(text: string, limit: number): string | undefined {
+    if (!Number.isFinite(limit) || this.settings.truncationSide !== 'right') return undefined;
+    const prefixChars = Math.max(PREFIX_MIN_CHARS, limit * PREFIX_CHARS_PER_TOKEN);
+    if (text.length <= prefixChars * 2) return undefined;
+    // End on a word followed by whitespace, so the last pre-token is whole whatever the pre-tokenizer does with
+    // runs of spaces.
+    const boundary = text.slice(prefixChars).search(/\S[ \t\n\r]/);
+    return boundary >= 0 ? text.slice(0, prefixChars + boundary + 1) : undefined;
+  }
+
+  /**
+   * Ids of many texts with no special tokens. The fast path takes what it can; every stretch it cannot (and every
+   * text without a fast path) goes to the Rust tokenizer, each distinct string once.
+   */
+  async #encodeMany(texts: readonly string[]): Promise<number[][]> {
+    const split = texts.map((text) => (this.#fast === undefined ? wholeText(text) : this.#fast.encode(text)));
+    const pending = new Map<string, number[]>();
+    for (const { holes } of split) for (const hole of holes) pending.set(hole.text, []);
+    const distinct = [...pending.keys()];
+    const encodings = await Promise.all(
+      distinct.map((text) => this.#tokenizer.encode(text, null, { addSpecialTokens: false })),
+    );
+    encodings.forEach((encoding, i) => pending.set(distinct[i] as string, encoding.getIds()));
+    return split.map(({ ids, holes }) => {
+      if (holes.length === 0) return ids;
+      const out: number[] = [];
+      let from = 0;
+      for (const hole of holes) {
+        for (let k = from; k < hole.at; k++) out.push(ids[k] as number);
+        for (const id of pending.get(hole.text) as number[]) out.push(id);
+        from = hole.at;
+      }
+      for (let k = from; k < ids.length; k++) out.push(ids[k] as number);
+      return out;
+    });
+  }
 }
 
-function findPadId(tokenizer: Tokenizer, json: Record<string, unknown>, config: Record<string, unknown>): number {
+function wholeText(text: string): SplitText {
+  return { ids: [], holes: [{ at: 0, text }] };
+}
+
+function findPadId(tokenizer: RustTokenizer, json: Record<string, unknown>, config: Record<string, unknown>): number {
   const declared = config['pad_token'];
   const name = typeof declared === 'string' ? declared : (declared as { content?: unknown } | undefined)?.content;
-  const fromConfig = typeof name === 'string' ? tokenizer.token_to_id(name) : undefined;
-  if (fromConfig !== undefined) return fromConfig;
+  const fromConfig = typeof name === 'string' ? tokenizer.tokenToId(name) : null;
+  if (fromConfig !== null) return fromConfig;
   const padding = json['padding'] as { pad_id?: unknown } | null | undefined;
   return typeof padding?.pad_id === 'number' ? padding.pad_id : 0;
 }

@@ -7,8 +7,14 @@
  * since such tokens are matched before normalization.
  */
 
-/** Encodes text with the general tokenizer, special tokens excluded. */
-export type GeneralEncode = (text: string) => readonly number[];
+/**
+ * What the fast path made of a text: `ids` with holes, each a stretch of text the general tokenizer must encode and
+ * whose ids go in before `ids[at]`, holes in order.
+ */
+export interface SplitText {
+  ids: number[];
+  holes: { at: number; text: string }[];
+}
 
 // Bounds the memo of words already split into pieces; cleared whole when full.
 const WORD_MEMO_LIMIT = 50_000;
@@ -94,10 +100,11 @@ export class FastWordPiece {
     );
   }
 
-  /** Token ids of `text` with no special tokens; chunks this path cannot take are handed to `general`. */
-  encode(text: string, general: GeneralEncode): readonly number[] {
-    if (this.#holdsAddedToken(text)) return general(text);
+  /** Token ids of `text` with no special tokens, with holes where the general tokenizer must take a chunk. */
+  encode(text: string): SplitText {
+    if (this.#holdsAddedToken(text)) return { ids: [], holes: [{ at: 0, text }] };
     const ids: number[] = [];
+    const holes: SplitText['holes'] = [];
     const length = text.length;
     let chunkStart = 0;
     let ascii = true;
@@ -106,7 +113,7 @@ export class FastWordPiece {
       if (code === SPACE || code === TAB || code === LF || code === CR) {
         if (i > chunkStart) {
           if (ascii) this.#encodeAsciiChunk(text, chunkStart, i, ids);
-          else for (const id of general(text.slice(chunkStart, i))) ids.push(id);
+          else holes.push({ at: ids.length, text: text.slice(chunkStart, i) });
         }
         chunkStart = i + 1;
         ascii = true;
@@ -114,7 +121,7 @@ export class FastWordPiece {
         ascii = false;
       }
     }
-    return ids;
+    return { ids, holes };
   }
 
   #holdsAddedToken(text: string): boolean {

@@ -218,6 +218,7 @@ describe('no code from a model repository is ever run', () => {
       [
         'config.json',
         'config_sentence_transformers.json',
+        'modules.json',
         'onnx/model.onnx',
         'onnx/model.onnx_data',
         'tokenizer.json',
