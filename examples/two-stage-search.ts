@@ -1,23 +1,26 @@
-// Two-stage search: a bi-encoder (OnnxEmbeddings in a MemoryVectorStore) retrieves candidates fast, then the
+// Two-stage search: a bi-encoder (OnnxEmbeddings in a vector store) retrieves candidates fast, then the
 // cross-encoder reranks them. Prints both rankings side by side, marking the documents judged relevant.
 //
 //   npm run example:search                          the bundled examples/data/docs notes, 3 questions
 //   npm run example:search -- --data ../shared/data/scifact --limit 400 --queries 3   SciFact (in ../shared/data)
 //   npm run example:search -- --data path/to/beir/folder    any BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 //   npm run example:search -- --model Xenova/ms-marco-MiniLM-L-6-v2   a hub reranker (needs internet once)
+//   npm run example:search -- --store lancedb       LanceDB on disk (also: memory, the default, and chroma)
+//   npm run example:search -- --store chroma --chroma-url http://localhost:8000   a running Chroma server
 //
 // The default reranker is models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models.
 // Without --data it searches the bundled notes, so it runs the same with or without ../shared; without that model
 // (and no --model) it shows the vector search alone and says so.
-// Embeddings are cached in .cache/examples/ so a second run starts at once.
-import { createHash } from 'node:crypto';
+// The store is kept under --store-dir (default: the OS cache folder, see examples/stores/open-store.ts), keyed by
+// the embedding model and the corpus, so a second run reuses it without embedding again. Without --chroma-url,
+// --store chroma starts `chroma run` from .venv-chroma (bash tools/chroma-venv.sh builds it).
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
+import { defaultStoreDir, openStore, STORES, type StoreKind } from './stores/open-store.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -29,10 +32,16 @@ const { values } = parseArgs({
     top: { type: 'string', default: '5' },
     model: { type: 'string' },
     'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
+    store: { type: 'string', default: 'memory' },
+    'store-dir': { type: 'string', default: defaultStoreDir() },
+    'chroma-url': { type: 'string' },
   },
 });
 const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
 const model = values.model ?? (existsSync(path.join(DEFAULT_MODEL, 'onnx', 'model.onnx')) ? DEFAULT_MODEL : undefined);
+if (!(STORES as readonly string[]).includes(values.store)) {
+  throw new Error(`--store expects one of ${STORES.join(', ')}, got ${values.store}.`);
+}
 const int = (flag: 'limit' | 'queries' | 'k' | 'top') => {
   const n = Number(values[flag]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} expects a positive integer, got ${values[flag]}.`);
@@ -103,22 +112,6 @@ async function loadBundled(): Promise<Dataset> {
   return { name: 'bundled houseplant notes', docs, queries };
 }
 
-/** Embeds documents once per (model, texts) and keeps the vectors in .cache/examples/. */
-async function cachedVectors(embeddings: OnnxEmbeddings, model: string, docs: Document[]): Promise<number[][]> {
-  const key = createHash('sha256').update(model).update('\0');
-  for (const d of docs) key.update(d.pageContent).update('\0');
-  const file = path.join(repoRoot, '.cache/examples', `${key.digest('hex').slice(0, 16)}.json`);
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as number[][];
-  const started = Date.now();
-  const vectors = await embeddings.embedDocuments(docs.map((d) => d.pageContent));
-  console.log(
-    `Embedded ${docs.length} documents in ${((Date.now() - started) / 1000).toFixed(1)} s (cached for next time).`,
-  );
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify(vectors));
-  return vectors;
-}
-
 const short = (text: string, n = 70) => (text.length > n ? `${text.slice(0, n - 1)}…` : text).replace(/\s+/g, ' ');
 
 async function main(): Promise<void> {
@@ -137,14 +130,18 @@ async function main(): Promise<void> {
   }
 
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
-  const store = new MemoryVectorStore(embeddings);
-  await store.addVectors(await cachedVectors(embeddings, values['embedding-model'], dataset.docs), dataset.docs);
+  await embeddings.warmup(); // loaded before indexing, so the docs/s printed are embedding and writing only
+  const store = await openStore(values.store as StoreKind, embeddings, values['embedding-model'], dataset.docs, {
+    storeDir: path.resolve(values['store-dir']),
+    chromaUrl: values['chroma-url'],
+  });
+  console.log(store.report);
   const reranker = model === undefined ? undefined : new CrossEncoderReranker({ model, topN: int('top') });
 
   try {
     for (const query of dataset.queries) {
       const started = Date.now();
-      const candidates = await store.similaritySearchWithScore(query.text, int('k'));
+      const candidates = await store.search(query.text, int('k'));
       const firstStage = Date.now() - started;
       const reranked = reranker
         ? await reranker.compressDocuments(
@@ -174,6 +171,7 @@ async function main(): Promise<void> {
     }
     console.log('\n✔ = judged relevant.');
   } finally {
+    await store.close();
     await reranker?.dispose();
     await embeddings.dispose();
   }

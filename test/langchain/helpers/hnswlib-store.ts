@@ -1,6 +1,5 @@
 // A small LangChain vector store over hnswlib-node, persisted to a folder (index file + documents as JSON).
-// @langchain/community ships a fuller one, but it cannot be installed next to @huggingface/transformers 4 without
-// --legacy-peer-deps; this is what the tests need from it.
+// It predates @langchain/community in this install; the community stores are tested in vector-stores.int.test.ts.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
