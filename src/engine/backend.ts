@@ -21,6 +21,8 @@ export interface ScoringBackend {
 /** Runs on the calling thread: no thread start-up, but ONNX Runtime blocks the event loop while it computes. */
 export class InlineBackend implements ScoringBackend {
   readonly #model: PairModel;
+  readonly #running = new Set<Promise<unknown>>();
+  #released: Promise<void> | undefined;
 
   private constructor(model: PairModel) {
     this.#model = model;
@@ -36,16 +38,22 @@ export class InlineBackend implements ScoringBackend {
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
     if (options.signal?.aborted) throw abortError(options.signal);
+    if (this.#released !== undefined) throw disposedAbort();
+    const work = this.#model.score({
+      pairs,
+      batchSize: options.batchSize,
+      activation: options.activation,
+      shouldStop: () => options.signal?.aborted === true || this.#released !== undefined,
+    });
+    this.#running.add(work);
     try {
-      return await this.#model.score({
-        pairs,
-        batchSize: options.batchSize,
-        activation: options.activation,
-        shouldStop: () => options.signal?.aborted === true,
-      });
+      return await work;
     } catch (error) {
       if (options.signal?.aborted && AbortError.isInstance(error)) throw abortError(options.signal);
+      if (this.#released !== undefined && AbortError.isInstance(error)) throw disposedAbort();
       throw error;
+    } finally {
+      this.#running.delete(work);
     }
   }
 
@@ -53,9 +61,15 @@ export class InlineBackend implements ScoringBackend {
     return this.#model.encode(query, passage);
   }
 
+  /** Stops running calls at their next batch boundary (they reject with `AbortError`), then frees the session. */
   release(): Promise<void> {
-    return this.#model.release();
+    this.#released ??= Promise.allSettled([...this.#running]).then(() => this.#model.release());
+    return this.#released;
   }
+}
+
+function disposedAbort(): AbortError {
+  return new AbortError('Scoring was aborted: the model was disposed.');
 }
 
 /** The error a call rejects with when its signal fires; a timeout says so. */

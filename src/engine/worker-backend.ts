@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { CrossEncoderError, DisposedError, fromWire } from '../errors.js';
+import { AbortError, CrossEncoderError, DisposedError, fromWire } from '../errors.js';
 import type { TextPair } from '../scoring/scorer.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
@@ -58,6 +58,7 @@ export class WorkerBackend implements ScoringBackend {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed: Error | undefined;
+  #released: Promise<void> | undefined;
 
   private constructor(worker: Worker, info: PairModelInfo) {
     this.#worker = worker;
@@ -121,15 +122,23 @@ export class WorkerBackend implements ScoringBackend {
     return this.#request<AssembledPair>(id, { type: 'encode', id, query, passage });
   }
 
-  async release(): Promise<void> {
-    if (this.#closed !== undefined) return;
+  /**
+   * Rejects every queued and running request with an `AbortError` at once, then stops the thread. The worker
+   * skips what is queued and stops the running request at its next batch boundary, so this resolves within one
+   * batch however long the call in progress would have run.
+   */
+  release(): Promise<void> {
+    if (this.#released !== undefined) return this.#released;
+    if (this.#closed !== undefined) return Promise.resolve();
     this.#closed = new DisposedError();
+    const aborted = new AbortError('Scoring was aborted: the model was disposed.');
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
     this.#worker.ref();
-    const released = new Promise<void>((resolve) => {
+    this.#released = new Promise<void>((resolve) => {
       this.#worker.once('exit', () => resolve());
     });
     this.#worker.postMessage({ type: 'release' } satisfies ToWorker);
-    await released;
+    return this.#released;
   }
 
   #request<T>(id: number, message: ToWorker): Promise<T> {

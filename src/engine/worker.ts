@@ -73,6 +73,9 @@ try {
       if (queued.has(message.id)) cancelled.add(message.id);
       return;
     }
+    // Release jumps the queue: everything queued or running stops at its next batch boundary, so the thread is
+    // freed within one batch instead of after every request ahead of it.
+    if (message.type === 'release') for (const id of queued) cancelled.add(id);
     if (message.type === 'score') queued.add(message.id);
     queue = queue.then(() => handle(model, message));
   });

@@ -109,6 +109,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly #loadOptions: CrossEncoderOptions;
   readonly #shared: Scorer | undefined;
   #loading: Promise<Scorer> | undefined;
+  /** One controller per call in progress, so `dispose()` can stop them all. */
+  readonly #calls = new Set<AbortController>();
 
   constructor(fields: CrossEncoderRerankerOptions = {}) {
     super();
@@ -154,10 +156,14 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   }
 
   /**
-   * Frees a model the reranker loaded itself; a later call loads it again. A scorer passed in as `model` is left
+   * Stops every call in progress (each rejects with an `AbortError`) and frees a model the reranker loaded itself,
+   * within one batch of the call being scored; a later call loads it again. A scorer passed in as `model` is left
    * alone: its owner disposes it.
    */
   async dispose(): Promise<void> {
+    const reason = new DOMException('The reranker was disposed.', 'AbortError');
+    for (const call of this.#calls) call.abort(reason);
+    this.#calls.clear();
     const loading = this.#loading;
     this.#loading = undefined;
     if (loading === undefined || this.#shared !== undefined) return;
@@ -249,7 +255,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   ): Promise<RankResult[]> {
     if (topN === 0) return [];
     if (signal?.aborted) throw callDeadline(signal, undefined).error('Reranking');
-    const deadline = callDeadline(signal, timeoutMs, setting);
+    const call = this.#track(signal);
+    const deadline = callDeadline(call.signal, timeoutMs, setting);
     try {
       // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
       // custom Scorer that ignores signals.
@@ -266,7 +273,23 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       return minScore === undefined ? ranked : ranked.filter((r) => r.score >= minScore);
     } finally {
       deadline.dispose();
+      call.dispose();
     }
+  }
+
+  /** A signal for one call that fires with the caller's `signal` or when the reranker is disposed. */
+  #track(signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#calls.add(controller);
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#calls.delete(controller);
+      },
+    };
   }
 
   #scorer(): Promise<Scorer> {

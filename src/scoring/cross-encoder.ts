@@ -194,7 +194,7 @@ export class CrossEncoder implements Scorer {
   readonly info: CrossEncoderInfo;
   readonly #backend: ScoringBackend;
   readonly #batchSize: number;
-  #disposed = false;
+  #disposed: Promise<void> | undefined;
 
   private constructor(info: CrossEncoderInfo, backend: ScoringBackend, batchSize: number) {
     this.info = Object.freeze(info);
@@ -330,14 +330,17 @@ export class CrossEncoder implements Scorer {
     return this.#backend.encode(requireText(query, 'query'), requireText(passage, 'passage'));
   }
 
-  /** Frees the ONNX session and its thread. Later calls throw `DisposedError`; calling it twice is harmless. */
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    await this.#backend.release();
+  /**
+   * Frees the ONNX session and its thread. Calls queued or running reject with an `AbortError`, and the promise
+   * resolves within one batch of the call in progress, however large. Later calls throw `DisposedError`; calling it
+   * twice is harmless.
+   */
+  dispose(): Promise<void> {
+    this.#disposed ??= this.#backend.release();
+    return this.#disposed;
   }
 
   #assertUsable(): void {
-    if (this.#disposed) throw new DisposedError();
+    if (this.#disposed !== undefined) throw new DisposedError();
   }
 }
