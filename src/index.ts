@@ -14,12 +14,21 @@ export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
 export type { ModelVariant } from './model/variant.js';
 export type { TruncationStrategy } from './tokenize/truncation.js';
-export type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scoring/scorer.js';
+export type {
+  Activation,
+  RankOptions,
+  RankResult,
+  Scorer,
+  ScoreOptions,
+  ScoringStats,
+  TextPair,
+} from './scoring/scorer.js';
 export {
   CrossEncoder,
   DEFAULT_MODEL,
   type CrossEncoderInfo,
   type CrossEncoderOptions,
+  type CrossEncoderRankOptions,
   type CrossEncoderScoreOptions,
 } from './scoring/cross-encoder.js';
 export {

@@ -1,19 +1,21 @@
 import { AbortError } from '../errors.js';
 import type { Activation, TextPair } from '../scoring/scorer.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { PairModel, type PairModelInfo, type PairModelSpec } from './pair-model.js';
+import type { ChunkSettings } from '../tokenize/windows.js';
+import { PairModel, type PairModelInfo, type PairModelSpec, type PairScores } from './pair-model.js';
 
 /** Per-request settings a backend honours. */
 export interface BackendScoreOptions {
   batchSize: number;
   activation: Activation | undefined;
+  chunks: ChunkSettings;
   signal: AbortSignal | undefined;
 }
 
 /** Where tokenization and inference run: a worker thread, or the calling thread. */
 export interface ScoringBackend {
   readonly info: PairModelInfo;
-  score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array>;
+  score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores>;
   encode(query: string, passage: string): Promise<AssembledPair>;
   release(): Promise<void>;
 }
@@ -36,13 +38,14 @@ export class InlineBackend implements ScoringBackend {
     return this.#model.info;
   }
 
-  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
+  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
     if (options.signal?.aborted) throw abortError(options.signal);
     if (this.#released !== undefined) throw disposedAbort();
     const work = this.#model.score({
       pairs,
       batchSize: options.batchSize,
       activation: options.activation,
+      chunks: options.chunks,
       shouldStop: () => options.signal?.aborted === true || this.#released !== undefined,
     });
     this.#running.add(work);

@@ -2,12 +2,13 @@ import type * as ort from 'onnxruntime-node';
 import { AbortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import { parseModelConfig, type ModelConfig } from '../model/config.js';
 import { activate, type ResolvedActivation } from '../scoring/activation.js';
-import type { Activation, TextPair } from '../scoring/scorer.js';
+import type { Activation, ScoringStats, TextPair } from '../scoring/scorer.js';
 import { describe } from '../scoring/validate.js';
 import { buildFeeds, planBatches, type FeedLayout } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
+import { SINGLE_WINDOW, type ChunkSettings } from '../tokenize/windows.js';
 import { openSession, type LoadedSession, type SessionOptions } from './session.js';
 
 /** Everything needed to open a model: plain data, so it can cross to a worker thread. */
@@ -42,7 +43,17 @@ export interface PairScoreRequest {
   batchSize: number;
   /** Overrides the model's activation for this request only. */
   activation: Activation | undefined;
+  /** How passages longer than the window are split. @default one window (truncation) */
+  chunks?: ChunkSettings;
   shouldStop?: () => boolean;
+}
+
+/** Scores of one request in the caller's order, with the window each came from and what it cost. */
+export interface PairScores {
+  scores: Float64Array;
+  /** The best window of each pair; only when passages may be split. */
+  windows: Int32Array | undefined;
+  stats: ScoringStats;
 }
 
 const FALLBACK_MAX_LENGTH = 512;
@@ -129,33 +140,68 @@ export class PairModel {
       : resolveActivation(requested, this.info.numLabels, this.#config, 'options.activation');
   }
 
-  /** Scores pairs in length-sorted batches; the result is in the caller's order. */
-  async score(request: PairScoreRequest): Promise<Float64Array> {
+  /**
+   * Scores pairs in length-sorted batches; the result is in the caller's order. A pair split into windows scores
+   * as its best window.
+   */
+  async score(request: PairScoreRequest): Promise<PairScores> {
     const activation = this.activationFor(request.activation);
-    const encoded = this.#tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
-    const scores = new Float64Array(encoded.length);
+    const chunks = request.chunks ?? SINGLE_WINDOW;
+    const tokenizeStart = performance.now();
+    const encoded = this.#tokenizer.encodeWindows(request.pairs, this.info.maxLength, this.#truncation, chunks);
+    const tokenizeMs = performance.now() - tokenizeStart;
+    const { rows, owners } = encoded;
+    const rowScores = new Float64Array(rows.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;
     const batches = planBatches(
-      encoded.map((pair) => pair.ids.length),
+      rows.map((row) => row.ids.length),
       request.batchSize,
       this.info.maxBatchTokens,
     );
+    let inferenceMs = 0;
+    let paddedTokens = 0;
     for (const batch of batches) {
       if (request.shouldStop?.()) throw new AbortError('Scoring was aborted.');
-      const logits = await this.#forward(buildFeeds(encoded, batch, this.#layout), batch.length);
-      batch.forEach((pairIndex, row) => {
+      const widest = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
+      paddedTokens += widest * batch.length;
+      const started = performance.now();
+      const logits = await this.#forward(buildFeeds(rows, batch, this.#layout), batch.length);
+      inferenceMs += performance.now() - started;
+      batch.forEach((rowIndex, row) => {
         const score = activate(logits.subarray(row * width, (row + 1) * width), column, activation);
         if (!Number.isFinite(score)) {
           throw new NonFiniteScoreError(
-            `The model returned ${score} for pair ${pairIndex}. The weights may be broken, or an fp16 model ` +
-              "overflowed: try variant 'fp32'.",
+            `The model returned ${score} for pair ${owners[rowIndex] as number}. The weights may be broken, or an ` +
+              "fp16 model overflowed: try variant 'fp32'.",
           );
         }
-        scores[pairIndex] = score;
+        rowScores[rowIndex] = score;
       });
     }
-    return scores;
+    // Rows of one pair are adjacent and in window order: the first best window wins a tie.
+    const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
+    const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
+    rowScores.forEach((score, row) => {
+      const owner = owners[row] as number;
+      if (score > (scores[owner] as number)) {
+        scores[owner] = score;
+        if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
+      }
+    });
+    return {
+      scores,
+      windows,
+      stats: {
+        pairs: request.pairs.length,
+        truncatedPairs: encoded.truncated,
+        chunks: rows.length,
+        paddedTokens,
+        queuedMs: 0,
+        tokenizeMs,
+        inferenceMs,
+      },
+    };
   }
 
   async release(): Promise<void> {

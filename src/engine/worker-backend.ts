@@ -3,7 +3,7 @@ import { AbortError, CrossEncoderError, DisposedError, fromWire } from '../error
 import type { TextPair } from '../scoring/scorer.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
-import type { PairModelInfo, PairModelSpec } from './pair-model.js';
+import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 interface Pending {
@@ -92,16 +92,17 @@ export class WorkerBackend implements ScoringBackend {
     });
   }
 
-  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
+  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
     const { signal } = options;
     if (signal?.aborted) throw abortError(signal);
     const id = this.#nextId++;
-    const result = this.#request<Float64Array>(id, {
+    const result = this.#request<PairScores>(id, {
       type: 'score',
       id,
       pairs,
       batchSize: options.batchSize,
       activation: options.activation,
+      chunks: options.chunks,
     });
     if (signal === undefined) return result;
     // The caller hears of the abort at once; the worker stops at its next batch boundary.
@@ -163,7 +164,7 @@ export class WorkerBackend implements ScoringBackend {
   #receive(message: FromWorker): void {
     switch (message.type) {
       case 'scores':
-        this.#settle(message.id)?.resolve(message.scores);
+        this.#settle(message.id)?.resolve(message.result);
         return;
       case 'encoded':
         this.#settle(message.id)?.resolve(message.pair);

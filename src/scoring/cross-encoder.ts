@@ -16,7 +16,9 @@ import {
 import { onnxPathFor, type ModelVariant } from '../model/variant.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
 import type { ResolvedActivation } from './activation.js';
-import type { Activation, RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from './scorer.js';
+import type { ChunkSettings } from '../tokenize/windows.js';
+import type { PairScores } from '../engine/pair-model.js';
+import type { Activation, RankResult, Scorer, ScoreOptions, ScoringStats, TextPair } from './scorer.js';
 import { callDeadline } from './deadline.js';
 import {
   describe,
@@ -71,6 +73,23 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    * @default 'longest_first'
    */
   truncation?: TruncationStrategy;
+  /**
+   * Most windows a document longer than `maxLength` is split into (Cohere's `max_chunks_per_doc`). Each window
+   * holds the query and a stretch of the document; the document scores as its best window. `1` truncates instead.
+   * Scoring cost grows with the windows scored.
+   * @default 1
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * Document tokens per window when documents are split.
+   * @default all the room the query leaves in `maxLength`
+   */
+  chunkTokens?: number;
+  /**
+   * Tokens from the start of one window to the start of the next when documents are split.
+   * @default half of a window, so neighbouring windows overlap by half
+   */
+  chunkStride?: number;
   /**
    * Run tokenization and inference in a worker thread, so the event loop stays free while a model computes.
    * `false` runs them on the calling thread: no thread start-up, but each batch blocks the loop.
@@ -176,10 +195,49 @@ export interface CrossEncoderInfo {
 
 const DEFAULT_BATCH_SIZE = 32;
 
+/** Reads the chunking options of `options` over `base`; each must be a positive integer. */
+function chunkSettings(
+  options: Pick<CrossEncoderOptions, 'maxChunksPerDoc' | 'chunkTokens' | 'chunkStride'>,
+  prefix: string,
+  base: ChunkSettings,
+): ChunkSettings {
+  const { maxChunksPerDoc, chunkTokens, chunkStride } = options;
+  return {
+    maxChunks:
+      maxChunksPerDoc === undefined ? base.maxChunks : validateBatchSize(maxChunksPerDoc, `${prefix}.maxChunksPerDoc`),
+    chunkTokens: chunkTokens === undefined ? base.chunkTokens : validateBatchSize(chunkTokens, `${prefix}.chunkTokens`),
+    strideTokens:
+      chunkStride === undefined ? base.strideTokens : validateBatchSize(chunkStride, `${prefix}.chunkStride`),
+  };
+}
+
 /** Per-call options of {@link CrossEncoder.score}. */
 export interface CrossEncoderScoreOptions extends ScoreOptions {
   /** Activation for this call only; the model's setting is unchanged for later calls. */
   activation?: Activation;
+  /**
+   * See `CrossEncoderOptions.maxChunksPerDoc`.
+   * @default the model's setting (1)
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * See `CrossEncoderOptions.chunkTokens`.
+   * @default the model's setting
+   */
+  chunkTokens?: number;
+  /**
+   * See `CrossEncoderOptions.chunkStride`.
+   * @default the model's setting
+   */
+  chunkStride?: number;
+  /** Called once the call has scored, with what it cost (pairs, windows, padded tokens, time per stage). */
+  onStats?: (stats: ScoringStats) => void;
+}
+
+/** Per-call options of {@link CrossEncoder.rank}. */
+export interface CrossEncoderRankOptions extends CrossEncoderScoreOptions {
+  /** Keep only the best `topK` results. Defaults to all documents. */
+  topK?: number;
 }
 
 /**
@@ -194,12 +252,14 @@ export class CrossEncoder implements Scorer {
   readonly info: CrossEncoderInfo;
   readonly #backend: ScoringBackend;
   readonly #batchSize: number;
+  readonly #chunks: ChunkSettings;
   #disposed: Promise<void> | undefined;
 
-  private constructor(info: CrossEncoderInfo, backend: ScoringBackend, batchSize: number) {
+  private constructor(info: CrossEncoderInfo, backend: ScoringBackend, batchSize: number, chunks: ChunkSettings) {
     this.info = Object.freeze(info);
     this.#backend = backend;
     this.#batchSize = batchSize;
+    this.#chunks = chunks;
   }
 
   /**
@@ -213,6 +273,11 @@ export class CrossEncoder implements Scorer {
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
     if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
+    const chunks = chunkSettings(options, 'options', {
+      maxChunks: 1,
+      chunkTokens: undefined,
+      strideTokens: undefined,
+    });
     const truncation = options.truncation ?? 'longest_first';
     if (truncation !== 'longest_first' && truncation !== 'only_second') {
       throw new InvalidArgumentError(
@@ -252,6 +317,7 @@ export class CrossEncoder implements Scorer {
       { model, source: resolved.source, onnxPath: spec.onnxPath, ...backend.info, worker: useWorker },
       backend,
       batchSize,
+      chunks,
     );
   }
 
@@ -260,6 +326,45 @@ export class CrossEncoder implements Scorer {
    * Pairs are sorted by length into batches so padding stays small; the order of the result is the caller's.
    */
   async score(pairs: readonly TextPair[], callOptions?: CrossEncoderScoreOptions): Promise<number[]> {
+    const result = await this.#score(pairs, callOptions);
+    return result === undefined ? [] : Array.from(result.scores);
+  }
+
+  /**
+   * Ranks `documents` for `query`, best first (sentence-transformers' `rank`). `index` points into `documents`;
+   * equal scores keep the caller's order. When documents are split into windows, `chunk` says which one scored.
+   */
+  async rank(
+    query: string,
+    documents: readonly string[],
+    callOptions?: CrossEncoderRankOptions,
+  ): Promise<RankResult[]> {
+    this.#assertUsable();
+    const options: CrossEncoderRankOptions = requireOptions(callOptions);
+    requireQuery(query, 'query');
+    if (!Array.isArray(documents)) {
+      throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
+    }
+    const topK = validateTopK(options.topK, documents.length);
+    if (documents.length === 0) return [];
+    for (let i = 0; i < documents.length; i++) requireText(documents[i], `documents[${i}]`);
+    const result = await this.#score(
+      Array.from(documents, (doc): TextPair => [query, doc]),
+      options,
+    );
+    if (result === undefined) return [];
+    const { scores, windows } = result;
+    return Array.from(scores, (score, index): RankResult =>
+      windows === undefined ? { index, score } : { index, score, chunk: windows[index] as number },
+    )
+      .sort((a, b) => b.score - a.score || a.index - b.index)
+      .slice(0, topK);
+  }
+
+  async #score(
+    pairs: readonly TextPair[],
+    callOptions: CrossEncoderScoreOptions | undefined,
+  ): Promise<PairScores | undefined> {
     this.#assertUsable();
     const options: CrossEncoderScoreOptions = requireOptions(callOptions);
     if (!Array.isArray(pairs)) {
@@ -270,6 +375,11 @@ export class CrossEncoder implements Scorer {
       options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize');
     const signal = validateSignal(options.signal, 'options.signal');
     const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs');
+    const chunks = chunkSettings(options, 'options', this.#chunks);
+    const onStats = options.onStats;
+    if (onStats !== undefined && typeof onStats !== 'function') {
+      throw new InvalidArgumentError('options.onStats', `expected a function, got ${describe(onStats)}.`);
+    }
     // An index loop, not forEach: a hole in a sparse array is a missing pair, not one to skip.
     for (let i = 0; i < pairs.length; i++) {
       const pair: unknown = pairs[i];
@@ -282,46 +392,24 @@ export class CrossEncoder implements Scorer {
       requireText(pair[0], `pairs[${i}][0]`);
       requireText(pair[1], `pairs[${i}][1]`);
     }
-    if (pairs.length === 0) return [];
+    if (pairs.length === 0) return undefined;
     if (signal?.aborted) throw abortError(signal);
     const deadline = callDeadline(signal, timeoutMs);
     try {
-      const scores = await this.#backend.score(pairs, {
+      const result = await this.#backend.score(pairs, {
         batchSize,
         activation: options.activation,
+        chunks,
         signal: deadline.signal,
       });
-      return Array.from(scores);
+      onStats?.({ ...result.stats });
+      return result;
     } catch (error) {
       if (deadline.timedOut && AbortError.isInstance(error)) throw deadline.error('Scoring');
       throw error;
     } finally {
       deadline.dispose();
     }
-  }
-
-  /**
-   * Ranks `documents` for `query`, best first (sentence-transformers' `rank`). `index` points into `documents`;
-   * equal scores keep the caller's order.
-   */
-  async rank(query: string, documents: readonly string[], callOptions?: RankOptions): Promise<RankResult[]> {
-    this.#assertUsable();
-    const options: RankOptions = requireOptions(callOptions);
-    requireQuery(query, 'query');
-    if (!Array.isArray(documents)) {
-      throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
-    }
-    const topK = validateTopK(options.topK, documents.length);
-    if (documents.length === 0) return [];
-    for (let i = 0; i < documents.length; i++) requireText(documents[i], `documents[${i}]`);
-    const scores = await this.score(
-      Array.from(documents, (doc): TextPair => [query, doc]),
-      options,
-    );
-    return scores
-      .map((score, index) => ({ index, score }))
-      .sort((a, b) => b.score - a.score || a.index - b.index)
-      .slice(0, topK);
   }
 
   /** The model input for one pair, after truncation: what parity tests compare with Python. */
