@@ -36,5 +36,8 @@ export {
   type CrossEncoderRerankerOptions,
   type CrossEncoderRerankOptions,
   type RerankInput,
+  type RerankResult,
+  type RerankStats,
 } from './langchain/reranker.js';
+export type { FusionOptions } from './langchain/fusion.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
