@@ -5,6 +5,7 @@
 //   npm run example:search -- --limit 2000 --queries 5
 //   npm run example:search -- --data path/to/beir/folder    any BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 //   npm run example:search -- --model Xenova/ms-marco-MiniLM-L-6-v2   a hub reranker (needs internet once)
+//   npm run example:search -- --stats              a line per query: pairs, windows, padded tokens, time per stage
 //
 // Without the data folder it falls back to the bundled examples/data/docs with a few built-in questions.
 // Embeddings are cached in .cache/examples/ so a second run starts at once.
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
+import { statsLine } from './stats-line.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     top: { type: 'string', default: '5' },
     model: { type: 'string', default: path.join(repoRoot, 'models/minilm') },
     'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
+    stats: { type: 'boolean', default: false },
   },
 });
 const int = (flag: 'limit' | 'queries' | 'k' | 'top') => {
@@ -126,7 +129,12 @@ async function main(): Promise<void> {
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
   const store = new MemoryVectorStore(embeddings);
   await store.addVectors(await cachedVectors(embeddings, values['embedding-model'], dataset.docs), dataset.docs);
-  const reranker = new CrossEncoderReranker({ model: values.model, topN: int('top') });
+  let stats = '';
+  const reranker = new CrossEncoderReranker({
+    model: values.model,
+    topN: int('top'),
+    ...(values.stats ? { onStats: (s) => (stats = statsLine(s)) } : {}),
+  });
 
   try {
     for (const query of dataset.queries) {
@@ -147,6 +155,7 @@ async function main(): Promise<void> {
         );
       });
       console.log(`  after: cross-encoder reranking of those ${candidates.length} (${secondStage} ms)`);
+      if (values.stats) console.log(stats);
       reranked.forEach((doc, i) => {
         const was = candidates.findIndex(([c]) => c.id === doc.id) + 1;
         const cosine = candidates[was - 1]?.[1] ?? Number.NaN;
