@@ -3,12 +3,16 @@ import { defineConfig } from 'tsup';
 // Native and peer packages stay external: users install one copy of each.
 const external = ['onnxruntime-node', '@huggingface/tokenizers', /^@langchain\//];
 
+// The output is unminified, readable JavaScript, so the tarball ships no maps (see ARCHITECTURE.md); SOURCEMAP=1
+// writes them for local debugging.
+const sourcemap = process.env.SOURCEMAP === '1';
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    sourcemap: true,
+    sourcemap,
     target: 'node20',
     platform: 'node',
     // The CJS build locates dist/worker.js through import.meta.url, which tsup shims there.
@@ -19,7 +23,7 @@ export default defineConfig([
     // The scoring worker and the command line run as ES modules only.
     entry: { worker: 'src/engine/worker.ts', bin: 'src/bin.ts' },
     format: ['esm'],
-    sourcemap: true,
+    sourcemap,
     target: 'node20',
     platform: 'node',
     external,

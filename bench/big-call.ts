@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import type { CrossEncoder as CrossEncoderType } from '../src/scoring/cross-encoder.js';
+import type { CrossEncoder as CrossEncoderType } from '../src/cross-encoder.js';
 import { modelDir } from './runners.js';
 import { DATA, ROOT } from './workloads.js';
 

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CrossEncoder as CrossEncoderType } from '../src/scoring/cross-encoder.js';
+import type { CrossEncoder as CrossEncoderType } from '../src/cross-encoder.js';
 import { median } from './metrics.js';
 import { modelDir } from './runners.js';
 import { buildWorkloads, ROOT, type WorkItem } from './workloads.js';

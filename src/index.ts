@@ -12,17 +12,9 @@ export {
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
-export type { ModelVariant } from './model/variant.js';
+export type { ModelVariant } from './engine/variant.js';
 export type { TruncationStrategy } from './tokenize/truncation.js';
-export type {
-  Activation,
-  RankOptions,
-  RankResult,
-  Scorer,
-  ScoreOptions,
-  ScoringStats,
-  TextPair,
-} from './scoring/scorer.js';
+export type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, TextPair } from './types.js';
 export {
   CrossEncoder,
   DEFAULT_MODEL,
@@ -30,7 +22,8 @@ export {
   type CrossEncoderOptions,
   type CrossEncoderRankOptions,
   type CrossEncoderScoreOptions,
-} from './scoring/cross-encoder.js';
+  type Scorer,
+} from './cross-encoder.js';
 export {
   CrossEncoderReranker,
   type CrossEncoderRerankerOptions,

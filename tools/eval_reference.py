@@ -6,7 +6,7 @@ Candidates come from a TREC run: a dataset's own run (e.g. runs/bm25.top100.trec
 the TypeScript CLI wrote with --save-run (its BM25 or dense first stage). Each query's
 candidates are put in trec_eval order (score descending, id descending), the top-k that have
 text are scored with `CrossEncoder.predict` (or bi-encoder cosine), sorted by score with ties
-keeping first-stage order, and the rest of the run follows unchanged, as in src/eval/evaluate.ts.
+keeping first-stage order, and the rest of the run follows unchanged, as in eval/evaluate.ts.
 
 Usage (from the repo root):
   .venv/bin/python tools/eval_reference.py --data ../shared/data/trec-dl-2019-passage \\

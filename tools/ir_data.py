@@ -2,7 +2,7 @@
 
 BEIR-layout readers (corpus, queries, qrels), TREC run reader, a plain BM25 used
 to mine negatives, and nDCG@10 / MRR@10 / Recall@100 with trec_eval semantics
-(the same definitions as src/eval/metrics.ts).
+(the same definitions as eval/metrics.ts).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def read_jsonl(path: Path):
 
 
 def doc_text(doc: dict) -> str:
-    """The passage a ranker reads, exactly as src/eval/datasets.ts `passageText` builds it:
+    """The passage a ranker reads, exactly as eval/datasets.ts `passageText` builds it:
     title, a space, text; the title is not repeated when the text already starts with it."""
     title = (doc.get("title") or "").strip()
     text = (doc.get("text") or "").strip()

@@ -1,5 +1,5 @@
 import { AbortError } from '../errors.js';
-import type { Activation, TextPair } from '../scoring/scorer.js';
+import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { ChunkSettings } from '../tokenize/windows.js';
 import { PairModel, type PairModelInfo, type PairModelSpec, type PairScores } from './pair-model.js';

@@ -1,25 +1,16 @@
 import type * as ort from 'onnxruntime-node';
 import { AbortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
-import { parseModelConfig, type ModelConfig } from '../model/config.js';
-import { activate, type ResolvedActivation } from '../scoring/activation.js';
-import type { Activation, ScoringStats, TextPair } from '../scoring/scorer.js';
-import { describe } from '../scoring/validate.js';
-import { buildFeeds, planBatches, type FeedLayout } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
 import { SINGLE_WINDOW, type ChunkSettings } from '../tokenize/windows.js';
-import { openSession, type LoadedSession, type SessionOptions } from './session.js';
+import type { Activation, ScoringStats, TextPair } from '../types.js';
+import { describe } from '../validate.js';
+import { activate, type ResolvedActivation } from './activation.js';
+import type { ModelConfig } from './config.js';
+import { TextModel, type TextModelSpec } from './text-model.js';
 
-/** Everything needed to open a model: plain data, so it can cross to a worker thread. */
-export interface PairModelSpec {
-  configPath: string;
-  /** `config_sentence_transformers.json`, when the model has one. */
-  sentenceTransformersConfigPath: string | undefined;
-  tokenizerJsonPath: string;
-  tokenizerConfigPath: string | undefined;
-  onnxPath: string;
-  session: SessionOptions;
+/** Everything needed to open a pair model: plain data, so it can cross to a worker thread. */
+export interface PairModelSpec extends TextModelSpec {
   maxLength: number | undefined;
   /** Padded tokens one forward pass may hold; `undefined` picks the default for the model's width. */
   maxBatchTokens: number | undefined;
@@ -56,8 +47,6 @@ export interface PairScores {
   stats: ScoringStats;
 }
 
-const FALLBACK_MAX_LENGTH = 512;
-
 // Measured on DL19 BM25 top-100 (bench/results/levers.md): against fixed batches of 32 pairs, which pad a third of
 // their tokens, 1024 padded tokens per pass made MiniLM-L6 about 25% faster. A narrow model pays more for each
 // extra pass than it saves in padding and does best near 2048.
@@ -71,42 +60,19 @@ const NARROW_HIDDEN_SIZE = 256;
  */
 export class PairModel {
   readonly info: PairModelInfo;
-  readonly #loaded: LoadedSession;
-  readonly #tokenizer: PairTokenizer;
-  readonly #config: ModelConfig;
+  readonly #model: TextModel;
   readonly #truncation: TruncationStrategy;
-  readonly #layout: FeedLayout;
-  readonly #onnxPath: string;
 
-  private constructor(
-    spec: PairModelSpec,
-    loaded: LoadedSession,
-    tokenizer: PairTokenizer,
-    config: ModelConfig,
-    info: PairModelInfo,
-  ) {
+  private constructor(model: TextModel, truncation: TruncationStrategy, info: PairModelInfo) {
     this.info = info;
-    this.#loaded = loaded;
-    this.#tokenizer = tokenizer;
-    this.#config = config;
-    this.#truncation = spec.truncation;
-    this.#onnxPath = spec.onnxPath;
-    this.#layout = { inputs: loaded.inputs, int32: loaded.int32Inputs, padId: tokenizer.padId };
+    this.#model = model;
+    this.#truncation = truncation;
   }
 
   static async open(spec: PairModelSpec): Promise<PairModel> {
-    const stConfig =
-      spec.sentenceTransformersConfigPath === undefined
-        ? {}
-        : await readJsonObject(spec.sentenceTransformersConfigPath);
-    const config = parseModelConfig(await readJsonObject(spec.configPath), spec.configPath, stConfig);
-    const tokenizer = await PairTokenizer.fromFiles({
-      tokenizerJson: spec.tokenizerJsonPath,
-      tokenizerConfig: spec.tokenizerConfigPath,
-    });
-    const loaded = await openSession(spec.onnxPath, spec.session);
+    const model = await TextModel.open(spec, 'logits');
     try {
-      const numLabels = loaded.outputWidth ?? config.numLabels ?? 1;
+      const numLabels = model.outputWidth ?? model.config.numLabels ?? 1;
       if (numLabels !== 1 && numLabels !== 2) {
         throw new ModelFormatError(
           `${spec.onnxPath} outputs ${numLabels} logits per pair; a reranker outputs 1 (relevance) or 2 ` +
@@ -115,29 +81,29 @@ export class PairModel {
         );
       }
       const info: PairModelInfo = {
-        inputs: loaded.inputs,
+        inputs: model.inputs,
         numLabels,
-        maxLength: resolveMaxLength(spec.maxLength, tokenizer, config),
-        maxBatchTokens: spec.maxBatchTokens ?? defaultMaxBatchTokens(config),
-        activation: resolveActivation(spec.activation, numLabels, config, 'options.activation'),
+        maxLength: resolveMaxLength(spec.maxLength, model),
+        maxBatchTokens: spec.maxBatchTokens ?? defaultMaxBatchTokens(model.config),
+        activation: resolveActivation(spec.activation, numLabels, model.config, 'options.activation'),
       };
-      return new PairModel(spec, loaded, tokenizer, config, info);
+      return new PairModel(model, spec.truncation, info);
     } catch (error) {
-      await loaded.session.release();
+      await model.release();
       throw error;
     }
   }
 
   /** The model input for one pair after truncation. */
   encode(query: string, passage: string): AssembledPair {
-    return this.#tokenizer.encodePair(query, passage, this.info.maxLength, this.#truncation);
+    return this.#model.tokenizer.encodePair(query, passage, this.info.maxLength, this.#truncation);
   }
 
   /** The activation a request asks for, checked against this model. */
   activationFor(requested: Activation | undefined): ResolvedActivation {
     return requested === undefined
       ? this.info.activation
-      : resolveActivation(requested, this.info.numLabels, this.#config, 'options.activation');
+      : resolveActivation(requested, this.info.numLabels, this.#model.config, 'options.activation');
   }
 
   /**
@@ -148,26 +114,28 @@ export class PairModel {
     const activation = this.activationFor(request.activation);
     const chunks = request.chunks ?? SINGLE_WINDOW;
     const tokenizeStart = performance.now();
-    const encoded = this.#tokenizer.encodeWindows(request.pairs, this.info.maxLength, this.#truncation, chunks);
+    const encoded = this.#model.tokenizer.encodeWindows(request.pairs, this.info.maxLength, this.#truncation, chunks);
     const tokenizeMs = performance.now() - tokenizeStart;
     const { rows, owners } = encoded;
     const rowScores = new Float64Array(rows.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;
-    const batches = planBatches(
-      rows.map((row) => row.ids.length),
-      request.batchSize,
-      this.info.maxBatchTokens,
-    );
     let inferenceMs = 0;
     let paddedTokens = 0;
-    for (const batch of batches) {
-      if (request.shouldStop?.()) throw new AbortError('Scoring was aborted.');
+    let batchStarted = 0;
+    const limits = {
+      batchSize: request.batchSize,
+      maxTokens: this.info.maxBatchTokens,
+      beforeBatch: () => {
+        if (request.shouldStop?.()) throw new AbortError('Scoring was aborted.');
+        batchStarted = performance.now();
+      },
+    };
+    await this.#model.runBatches(rows, limits, (output, batch) => {
+      inferenceMs += performance.now() - batchStarted;
       const widest = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
       paddedTokens += widest * batch.length;
-      const started = performance.now();
-      const logits = await this.#forward(buildFeeds(rows, batch, this.#layout), batch.length);
-      inferenceMs += performance.now() - started;
+      const logits = this.#logits(output, batch.length);
       batch.forEach((rowIndex, row) => {
         const score = activate(logits.subarray(row * width, (row + 1) * width), column, activation);
         if (!Number.isFinite(score)) {
@@ -178,7 +146,7 @@ export class PairModel {
         }
         rowScores[rowIndex] = score;
       });
-    }
+    });
     // Rows of one pair are adjacent and in window order: the first best window wins a tie.
     const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
     const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
@@ -204,18 +172,17 @@ export class PairModel {
     };
   }
 
-  async release(): Promise<void> {
-    await this.#loaded.session.release();
+  release(): Promise<void> {
+    return this.#model.release();
   }
 
-  async #forward(feeds: Record<string, ort.Tensor>, rows: number): Promise<Float32Array> {
-    const result = await this.#loaded.session.run(feeds);
-    const output = result[this.#loaded.outputName];
+  #logits(output: ort.Tensor | undefined, rows: number): Float32Array {
+    const onnxPath = this.#model.onnxPath;
     const expected = rows * this.info.numLabels;
     if (output === undefined || output.data.length !== expected) {
       throw new ModelFormatError(
-        `${this.#onnxPath} returned ${output?.data.length ?? 'no'} values for ${rows} pairs; expected ${expected}.`,
-        { file: this.#onnxPath },
+        `${onnxPath} returned ${output?.data.length ?? 'no'} values for ${rows} pairs; expected ${expected}.`,
+        { file: onnxPath },
       );
     }
     if (output.data instanceof Float32Array) return output.data;
@@ -272,16 +239,14 @@ function resolveActivation(
   }
 }
 
-function resolveMaxLength(requested: number | undefined, tokenizer: PairTokenizer, config: ModelConfig): number {
-  const limits = [tokenizer.settings.modelMaxLength, config.maxPositions].filter((n): n is number => n !== undefined);
-  const modelMax = limits.length > 0 ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
-  if (requested === undefined) return modelMax;
-  const smallest = tokenizer.addedTokens + 2;
+function resolveMaxLength(requested: number | undefined, model: TextModel): number {
+  if (requested === undefined) return model.maxLength;
+  const smallest = model.tokenizer.addedTokens + 2;
   if (!Number.isInteger(requested) || requested < smallest) {
     throw new InvalidArgumentError(
       'options.maxLength',
       `expected an integer of at least ${smallest} tokens, got ${describe(requested)}.`,
     );
   }
-  return Math.min(requested, modelMax);
+  return Math.min(requested, model.maxLength);
 }

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { AbortError, CrossEncoderError, DisposedError, fromWire } from '../errors.js';
-import type { TextPair } from '../scoring/scorer.js';
+import { AbortError, CrossEncoderError, DisposedError } from '../errors.js';
+import { fromWire } from './wire-error.js';
+import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { abortError, type BackendScoreOptions, type ScoringBackend } from './backend.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';

@@ -1,5 +1,5 @@
-import type { WireError } from '../errors.js';
-import type { Activation, TextPair } from '../scoring/scorer.js';
+import type { WireError } from './wire-error.js';
+import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { ChunkSettings } from '../tokenize/windows.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';

@@ -1,7 +1,8 @@
 // The scoring worker: owns one model, answers requests one at a time, so the caller's event loop stays free.
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { AbortError, toWire } from '../errors.js';
+import { AbortError } from '../errors.js';
+import { toWire } from './wire-error.js';
 import { PairModel } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 

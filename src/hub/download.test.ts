@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../../test/helpers/hub-server.js';
 import { AbortError, DownloadError } from '../errors.js';
-import { downloadFile } from './download.js';
+import { downloadFileWithDigest } from './download.js';
 
 let tmp: string;
 let server: HubServer;
@@ -26,16 +26,16 @@ beforeEach(() => server.reset());
 
 const url = () => `${server.url}/o/n/resolve/main/w.bin`;
 
-describe('downloadFile', () => {
+describe('downloadFileWithDigest', () => {
   it('lets one caller abort a shared transfer without cancelling the others', async () => {
     server.setFault('w.bin', { kind: 'delay', ms: 150 });
     const dest = path.join(tmp, 'shared', 'w.bin');
     const controller = new AbortController();
-    const quitter = downloadFile(url(), dest, { signal: controller.signal });
-    const stayer = downloadFile(url(), dest);
+    const quitter = downloadFileWithDigest(url(), dest, { signal: controller.signal });
+    const stayer = downloadFileWithDigest(url(), dest);
     controller.abort();
     await expect(quitter).rejects.toBeInstanceOf(AbortError);
-    await expect(stayer).resolves.toBe(body.length);
+    await expect(stayer).resolves.toMatchObject({ bytes: body.length });
     expect(server.requests).toHaveLength(1);
     expect((await readFile(dest)).equals(body)).toBe(true);
   });
@@ -44,8 +44,8 @@ describe('downloadFile', () => {
     server.setFault('w.bin', { kind: 'stall', afterBytes: 1000 });
     const dir = path.join(tmp, 'cancelled');
     const controller = new AbortController();
-    const a = downloadFile(url(), path.join(dir, 'w.bin'), { signal: controller.signal });
-    const b = downloadFile(url(), path.join(dir, 'w.bin'), { signal: controller.signal });
+    const a = downloadFileWithDigest(url(), path.join(dir, 'w.bin'), { signal: controller.signal });
+    const b = downloadFileWithDigest(url(), path.join(dir, 'w.bin'), { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
     await expect(a).rejects.toBeInstanceOf(AbortError);
     await expect(b).rejects.toBeInstanceOf(AbortError);
@@ -56,7 +56,7 @@ describe('downloadFile', () => {
 
   it('rejects at once when the signal is already aborted', async () => {
     await expect(
-      downloadFile(url(), path.join(tmp, 'x', 'w.bin'), { signal: AbortSignal.abort() }),
+      downloadFileWithDigest(url(), path.join(tmp, 'x', 'w.bin'), { signal: AbortSignal.abort() }),
     ).rejects.toBeInstanceOf(AbortError);
     expect(server.requests).toEqual([]);
   });
@@ -66,7 +66,7 @@ describe('downloadFile', () => {
     const shortFetch: typeof fetch = async () =>
       new Response(new Uint8Array(10), { status: 200, headers: { 'content-length': '100' } });
     const dir = path.join(tmp, 'short');
-    const error = await downloadFile('http://hub.invalid/o/n/resolve/main/w.bin', path.join(dir, 'w.bin'), {
+    const error = await downloadFileWithDigest('http://hub.invalid/o/n/resolve/main/w.bin', path.join(dir, 'w.bin'), {
       fetch: shortFetch,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DownloadError);

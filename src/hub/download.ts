@@ -78,20 +78,10 @@ const flights = new Map<string, Flight>();
 
 /**
  * Downloads `url` to `dest` atomically (temp file + fsync + rename) and resolves
- * with the byte count. Callers asking for the same `dest` while a transfer is
+ * with the byte count and the SHA-256 of what was written. Callers asking for the same `dest` while a transfer is
  * running share it; the first caller's options apply, and it is cancelled only
  * once every caller has aborted.
  */
-export function downloadFile(
-  url: string,
-  dest: string,
-  options: DownloadOptions = {},
-  context?: DownloadContext,
-): Promise<number> {
-  return downloadFileWithDigest(url, dest, options, context).then((done) => done.bytes);
-}
-
-/** {@link downloadFile}, resolving with the byte count and the SHA-256 of what was written. */
 export function downloadFileWithDigest(
   url: string,
   dest: string,

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { describe } from '../scoring/validate.js';
+import { describe } from '../validate.js';
 
 /**
  * How the cross-encoder's order is blended with the first stage's (the retriever that found the documents).

@@ -2,10 +2,10 @@ import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manag
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
 import { AbortError, InvalidArgumentError } from '../errors.js';
-import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions } from '../scoring/cross-encoder.js';
-import type { Activation, RankResult, Scorer, ScoringStats } from '../scoring/scorer.js';
+import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
+import type { Activation, RankResult, ScoringStats } from '../types.js';
+import { callDeadline, type CallDeadline } from '../engine/deadline.js';
 import { fuse, validateFusion, type Fusion, type FusionOptions } from './fusion.js';
-import { callDeadline, type CallDeadline } from '../scoring/deadline.js';
 import {
   describe,
   requireOptions,
@@ -13,7 +13,7 @@ import {
   validateBatchSize,
   validateSignal,
   validateTimeoutMs,
-} from '../scoring/validate.js';
+} from '../validate.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
 type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;

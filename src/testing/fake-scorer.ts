@@ -1,6 +1,7 @@
 import { AbortError, DisposedError, InvalidArgumentError } from '../errors.js';
-import type { RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from '../scoring/scorer.js';
-import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from '../scoring/validate.js';
+import type { Scorer } from '../cross-encoder.js';
+import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.js';
+import { describe, requireQuery, requireText, validateBatchSize, validateTopK } from '../validate.js';
 
 /** Scores one (query, passage) pair; must be deterministic for tests to be repeatable. */
 export type FakeScoreFunction = (query: string, passage: string) => number;

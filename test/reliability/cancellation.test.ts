@@ -4,7 +4,7 @@ import { Document } from '@langchain/core/documents';
 import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AbortError, CrossEncoder, CrossEncoderReranker, InvalidArgumentError } from '../../src/index.js';
-import type { RankResult, Scorer } from '../../src/scoring/scorer.js';
+import type { RankResult, Scorer } from '../../src/index.js';
 import { deepFreeze, modelDir } from '../helpers/models.js';
 
 // A large rerank is stopped by an AbortSignal or a timeout within one batch, rejects with AbortError, and leaves

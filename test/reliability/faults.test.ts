@@ -16,7 +16,7 @@ import { isolateHubEnv } from '../helpers/hub-env.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { copyModel, MODELS_DIR, modelDir } from '../helpers/models.js';
 
-// Faults the existing suites (src/scoring/cross-encoder.test.ts, src/hub/*.test.ts, test/hub-download.test.ts) do
+// Faults the existing suites (test/cross-encoder.test.ts, src/hub/*.test.ts, test/hub-download.test.ts) do
 // not cover: each gives a typed error naming what is wrong, the cache never keeps a partial or damaged file, and a
 // later good load works.
 

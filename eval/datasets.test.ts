@@ -16,7 +16,7 @@ import {
 } from './datasets.js';
 
 // The shared evaluation data lives next to the repository (../shared/data from its root).
-const DATA = process.env.EVAL_DATA_DIR ?? fileURLToPath(new URL('../../../shared/data', import.meta.url));
+const DATA = process.env.EVAL_DATA_DIR ?? fileURLToPath(new URL('../../shared/data', import.meta.url));
 const HAS_DATA = existsSync(join(DATA, 'README.md'));
 if (!HAS_DATA) console.warn(`datasets.test: skipping real-data tests, no evaluation data at ${DATA}`);
 

@@ -2,7 +2,7 @@ import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyModel, deepFreeze, MODELS_DIR, modelDir } from '../../test/helpers/models.js';
+import { copyModel, deepFreeze, MODELS_DIR, modelDir } from './helpers/models.js';
 import {
   AbortError,
   DisposedError,
@@ -10,9 +10,9 @@ import {
   ModelFormatError,
   ModelNotFoundError,
   NonFiniteScoreError,
-} from '../errors.js';
-import { CrossEncoder } from './cross-encoder.js';
-import type { TextPair } from './scorer.js';
+} from '../src/index.js';
+import { CrossEncoder } from '../src/index.js';
+import type { TextPair } from '../src/index.js';
 
 const PASSAGES = [
   'The mitochondria is the powerhouse of the cell.',

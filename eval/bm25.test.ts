@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../src/index.js';
 import { analyzeEnglish, porterStem } from './analyzer.js';
 import { Bm25Index } from './bm25.js';
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
-import type { Scorer } from '../scoring/scorer.js';
+import { DEFAULT_EMBEDDING_MODEL, type Scorer } from '../src/index.js';
 import { formatRun, HELP, runCli } from './cli.js';
 import { createProgress } from './progress.js';
 
@@ -172,6 +172,24 @@ describe('runCli', () => {
     expect(record.candidates).toBeUndefined();
     const again = await run([...argv, '--embedding-model', 'enc']);
     expect(again.stderr).toMatch(/using cached vectors/);
+  });
+
+  it('names the recall depth the first stage kept and counts corpus embedding in the first-stage time', async () => {
+    // The shipped run keeps at most 3 candidates per query, so Recall@100 is Recall@3.
+    const shallow = await run(['eval', '--data', data, '--run', 'first']);
+    expect(shallow.stdout).toMatch(/Recall@3 count judgment/);
+    expect(shallow.stdout).toMatch(/stage\s+nDCG@10\s+MRR@10\s+Recall@3\n/);
+    expect(shallow.stdout).not.toMatch(/corpus embedding/);
+    const dense = await run(['eval', '--data', data, '--first-stage', 'dense', '--cache-dir', join(root, 'v2')]);
+    expect(dense.code).toBe(0);
+    expect(dense.stdout).toMatch(/time: first stage \d+\.\d s \(corpus embedding \d+\.\d s\)/);
+  });
+
+  it('defaults the embedding model to a hub id, not a path inside this repository', async () => {
+    const r = await run(['eval', '--data', data, '--first-stage', 'dense', '--cache-dir', join(root, 'v3')]);
+    expect(r.encoders).toEqual([`${DEFAULT_EMBEDDING_MODEL}:fp32`]);
+    expect(DEFAULT_EMBEDDING_MODEL).toMatch(/^[\w.-]+\/[\w.-]+$/);
+    expect(HELP).toContain(`default ${DEFAULT_EMBEDDING_MODEL}`);
   });
 
   it('reranks with the bi-encoder and passes --variant to the cross-encoder', async () => {

@@ -6,7 +6,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { CrossEncoderError, InvalidArgumentError } from '../errors.js';
+import { CrossEncoderError, InvalidArgumentError } from '../src/index.js';
 import type { Qrels, ScoredDoc } from './metrics.js';
 
 /** A data file is malformed. `file` and `line` (1-based) locate the fault. */

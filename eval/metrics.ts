@@ -17,7 +17,7 @@
  *   has no relevant document still counts, scoring 0 on every measure, as in trec_eval.
  * - Duplicate documents within one query's results are an error, as in trec_eval.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../src/index.js';
 
 /** Judgments of one query: document id → graded relevance (higher is more relevant). */
 export type Judgments = ReadonlyMap<string, number>;

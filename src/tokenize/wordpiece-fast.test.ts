@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PairTokenizer } from '../src/tokenize/tokenizer.js';
-import { FastWordPiece } from '../src/tokenize/wordpiece-fast.js';
-import { modelDir } from './helpers/models.js';
+import { PairTokenizer } from './tokenizer.js';
+import { FastWordPiece } from './wordpiece-fast.js';
+import { modelDir } from '../../test/helpers/models.js';
 
 // The fast WordPiece path must give exactly the ids of the general tokenizer on any text (parity of both with the
 // Rust tokenizer is in parity.test.ts). Texts are built from pieces that stress where the two paths meet: ASCII

@@ -1,4 +1,4 @@
-/** How raw model outputs become scores. `'auto'` follows the model: see {@link CrossEncoderOptions.activation}. */
+/** How raw model outputs become scores. `'auto'` follows the model: see `CrossEncoderOptions.activation`. */
 export type Activation = 'auto' | 'sigmoid' | 'softmax' | 'none';
 
 /** A (query, passage) pair, the unit a cross-encoder reads. */
@@ -51,15 +51,4 @@ export interface ScoringStats {
   tokenizeMs: number;
   /** In the model's forward passes. */
   inferenceMs: number;
-}
-
-/**
- * What a reranker needs from a model: scores for pairs, and a query's documents
- * ranked best first. `CrossEncoder` implements it; so can a remote service or a test double.
- */
-export interface Scorer {
-  /** One score per pair, in the order given. An empty list resolves to `[]` without touching the model. */
-  score(pairs: readonly TextPair[], options?: ScoreOptions): Promise<number[]>;
-  /** The documents ranked by score for `query`, best first; ties keep the caller's order. */
-  rank(query: string, documents: readonly string[], options?: RankOptions): Promise<RankResult[]>;
 }

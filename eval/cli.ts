@@ -1,6 +1,6 @@
 /**
- * `langchain-cross-encoder eval`: measure a first stage and its reranking on a BEIR-layout
- * dataset. The bin wrapper injects model loading, which keeps this module free of the engine.
+ * The eval command (`npm run eval`): measure a first stage and its reranking on a BEIR-layout
+ * dataset. Its entry (main.ts) injects model loading, which keeps this module free of the engine.
  */
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
-import type { Scorer } from '../scoring/scorer.js';
+import { DEFAULT_EMBEDDING_MODEL, type Scorer } from '../src/index.js';
 import { defaultRelevanceThreshold, listRuns, loadDataset, readTrecRun } from './datasets.js';
 import { BiEncoderScorer, denseFirstStage } from './dense.js';
 import { evaluateReranking, type FirstStage, type RerankingReport } from './evaluate.js';
@@ -21,8 +21,11 @@ export type CliVariant = 'fp32' | 'int8';
 /** Embeddings the CLI can free when done (`OnnxEmbeddings` has `dispose`). */
 export type CliEmbeddings = EmbeddingsInterface & { dispose?(): Promise<void> };
 
-/** The bi-encoder used by `--first-stage dense` and `--reranker bi-encoder` when none is named. */
-export const DEFAULT_EVAL_EMBEDDING_MODEL = 'models/all-MiniLM-L6-v2';
+/**
+ * The bi-encoder used by `--first-stage dense` and `--reranker bi-encoder` when none is named: the library's hub
+ * default, so the tool works from any folder. The repository's scripts pass their locally built copy explicitly.
+ */
+export const DEFAULT_EVAL_EMBEDDING_MODEL = DEFAULT_EMBEDDING_MODEL;
 
 /** What {@link runCli} needs from its host. */
 export interface CliDeps {
@@ -34,7 +37,7 @@ export interface CliDeps {
   stderr: ProgressStream;
 }
 
-export const HELP = `Usage: langchain-cross-encoder eval --data <dataset dir> [options]
+export const HELP = `Usage: npm run eval -- --data <dataset dir> [options]
 
 Measures nDCG@10, MRR@10 and Recall@100 (trec_eval semantics) of a first stage and,
 with --model, of its top-k reranked by a cross-encoder.
@@ -93,7 +96,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     args = parseCli(argv);
   } catch (error) {
     if (!(error instanceof UsageError) && !isParseArgsError(error)) throw error;
-    deps.stderr.write(`error: ${(error as Error).message}\nRun "langchain-cross-encoder eval --help" for usage.\n`);
+    deps.stderr.write(`error: ${(error as Error).message}\nRun "npm run eval -- --help" for usage.\n`);
     return 2;
   }
   if (args === 'help') {
@@ -116,8 +119,11 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       );
     }
     if (needsEmbeddings) embeddings = await deps.loadEmbeddings!(args.embeddingModel, { variant: 'fp32' });
+    // Embedding the corpus is part of the dense first stage's cost, so the report's first-stage time includes it.
+    let corpusEmbeddingMs = 0;
     if (args.firstStage === 'dense') {
       let embedBar: ReturnType<typeof createProgress> | undefined;
+      const started = performance.now();
       firstStage = await denseFirstStage(dataset, {
         embeddings: embeddings!,
         modelId: `${resolveIfLocal(args.embeddingModel)}#fp32`,
@@ -130,6 +136,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         },
       });
       embedBar?.finish();
+      corpusEmbeddingMs = performance.now() - started;
     }
     if (args.reranker === 'bi-encoder') {
       const encoder = args.model ? await deps.loadEmbeddings!(args.model, { variant: args.variant }) : embeddings!;
@@ -153,7 +160,12 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         : undefined,
     });
     bar?.finish();
-    if (args.firstStage === 'dense') report.settings.firstStage = `dense ${args.embeddingModel}`;
+    if (args.firstStage === 'dense') {
+      report.settings.firstStage = `dense ${args.embeddingModel}`;
+      report.timings.firstStageMs += corpusEmbeddingMs;
+      report.timings.totalMs += corpusEmbeddingMs;
+      report.timings.corpusEmbeddingMs = corpusEmbeddingMs;
+    }
     const modelName = describeModel(args);
     deps.stdout.write(formatReport(report, { run: args.run, model: modelName }));
     if (args.saveRun) {
@@ -297,14 +309,16 @@ export function formatReport(report: RerankingReport, source: { run?: string; mo
   const f = (x: number): string => x.toFixed(4);
   const signed = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(4);
   const first = source.run ? `run ${source.run}` : settings.firstStage;
+  // Recall at a cutoff deeper than the candidates kept is recall over what was kept: name the depth that applies.
+  const recallK = Math.min(settings.recallCutoff, settings.candidatesKept);
   const out = [
     `${dataset.name} (${dataset.split}): ${report.queries.length} queries evaluated, ${dataset.documents} documents`,
     `first stage: ${first}${settings.reranked ? `; reranked top ${settings.topK} with ${source.model ?? 'the scorer'}` : ''}`,
-    `MRR@${settings.mrrCutoff} and Recall@${settings.recallCutoff} count judgment >= ${settings.relevanceThreshold} as relevant` +
+    `MRR@${settings.mrrCutoff} and Recall@${recallK} count judgment >= ${settings.relevanceThreshold} as relevant` +
       (settings.relevanceThreshold === defaultRelevanceThreshold(dataset.name) ? ' (default for this dataset)' : '') +
       `; nDCG@${settings.ndcgCutoff} uses graded judgments.`,
     '',
-    `${'stage'.padEnd(12)}${`nDCG@${settings.ndcgCutoff}`.padStart(10)}${`MRR@${settings.mrrCutoff}`.padStart(10)}${`Recall@${settings.recallCutoff}`.padStart(12)}`,
+    `${'stage'.padEnd(12)}${`nDCG@${settings.ndcgCutoff}`.padStart(10)}${`MRR@${settings.mrrCutoff}`.padStart(10)}${`Recall@${recallK}`.padStart(12)}`,
   ];
   const row = (name: string, v: { ndcg: number; mrr: number; recall: number }, fmt: (x: number) => string) =>
     `${name.padEnd(12)}${fmt(v.ndcg).padStart(10)}${fmt(v.mrr).padStart(10)}${fmt(v.recall).padStart(12)}`;
@@ -322,6 +336,7 @@ export function formatReport(report: RerankingReport, source: { run?: string; mo
   const rate = t.rerankMs > 0 ? `, ${Math.round((t.pairs / t.rerankMs) * 1000)} pairs/s` : '';
   out.push(
     `time: first stage ${(t.firstStageMs / 1000).toFixed(1)} s` +
+      (t.corpusEmbeddingMs === undefined ? '' : ` (corpus embedding ${(t.corpusEmbeddingMs / 1000).toFixed(1)} s)`) +
       (settings.reranked ? `, reranking ${(t.rerankMs / 1000).toFixed(1)} s (${t.pairs} pairs${rate})` : ''),
   );
   const notes: string[] = [];

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** A short, safe description of a bad value for error messages: never the whole of a long string. */
 export function describe(value: unknown): string {

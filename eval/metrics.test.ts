@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../src/index.js';
 import { compareTrec, evaluateRun, ndcgAt, recallAt, reciprocalRankAt, trecRanking } from './metrics.js';
 
 const j = (entries: Record<string, number>) => new Map(Object.entries(entries));

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { OnnxEmbeddings } from '../langchain/embeddings.js';
-import { CrossEncoder } from '../scoring/cross-encoder.js';
+import { OnnxEmbeddings } from '../src/index.js';
+import { CrossEncoder } from '../src/index.js';
 import { runCli, type CliDeps } from './cli.js';
 
 const DATA = resolve('../shared/data');
@@ -87,6 +87,7 @@ describe.skipIf(!ready)('eval CLI end to end', () => {
     const json = join(root, 'scifact.json');
     const saved = join(root, 'scifact.trec');
     const argv = ['eval', '--data', data, '--first-stage', 'dense', '--cache-dir', cache, '--top-k', '10'];
+    argv.push('--embedding-model', 'models/all-MiniLM-L6-v2');
     const d = deps();
     const code = await runCli([...argv, '--reranker', 'bi-encoder', '--json', json, '--save-run', saved], d);
     expect(code, d.err.text()).toBe(0);

@@ -1,25 +1,16 @@
-import { abortError, InlineBackend, type ScoringBackend } from '../engine/backend.js';
-import type { PairModelSpec } from '../engine/pair-model.js';
-import type { SessionOptions } from '../engine/session.js';
-import { WorkerBackend } from '../engine/worker-backend.js';
-import { AbortError, DisposedError, InvalidArgumentError, ModelFormatError } from '../errors.js';
-import {
-  DEFAULT_MODEL_ID,
-  inspectFailedCacheFile,
-  resolveModelFiles,
-  validateRepoPath,
-  type FailedFileVerdict,
-  type HubOptions,
-  type ModelFileSpec,
-  type ResolvedModel,
-} from '../hub/index.js';
-import { onnxPathFor, type ModelVariant } from '../model/variant.js';
-import type { TruncationStrategy } from '../tokenize/truncation.js';
-import type { ResolvedActivation } from './activation.js';
-import type { ChunkSettings } from '../tokenize/windows.js';
-import type { PairScores } from '../engine/pair-model.js';
-import type { Activation, RankResult, Scorer, ScoreOptions, ScoringStats, TextPair } from './scorer.js';
-import { callDeadline } from './deadline.js';
+import { abortError, InlineBackend, type ScoringBackend } from './engine/backend.js';
+import type { PairModelSpec, PairScores } from './engine/pair-model.js';
+import type { SessionOptions } from './engine/session.js';
+import { WorkerBackend } from './engine/worker-backend.js';
+import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
+import { AbortError, DisposedError, InvalidArgumentError } from './errors.js';
+import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
+import { onnxPathFor, type ModelVariant } from './engine/variant.js';
+import type { TruncationStrategy } from './tokenize/truncation.js';
+import type { ChunkSettings } from './tokenize/windows.js';
+import type { ResolvedActivation } from './engine/activation.js';
+import type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, TextPair } from './types.js';
+import { callDeadline } from './engine/deadline.js';
 import {
   describe,
   requireOptions,
@@ -31,6 +22,17 @@ import {
   validateTimeoutMs,
   validateTopK,
 } from './validate.js';
+
+/**
+ * What a reranker needs from a model: scores for pairs, and a query's documents
+ * ranked best first. `CrossEncoder` implements it; so can a remote service or a test double.
+ */
+export interface Scorer {
+  /** One score per pair, in the order given. An empty list resolves to `[]` without touching the model. */
+  score(pairs: readonly TextPair[], options?: ScoreOptions): Promise<number[]>;
+  /** The documents ranked by score for `query`, best first; ties keep the caller's order. */
+  rank(query: string, documents: readonly string[], options?: RankOptions): Promise<RankResult[]>;
+}
 
 /** The hub model used when none is named: a 22M-parameter MS MARCO reranker in the transformers.js layout. */
 export const DEFAULT_MODEL = DEFAULT_MODEL_ID;
@@ -110,68 +112,6 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
 // further but costs throughput whenever anything else wants the CPU, so it is opt-in.
 const DEFAULT_WORKER_NICE = 0;
 
-function specFor(
-  resolved: ResolvedModel,
-  onnxFile: string,
-  truncation: TruncationStrategy,
-  options: CrossEncoderOptions,
-): PairModelSpec {
-  const file = (path: string) => resolved.files.get(path) as string;
-  return {
-    configPath: file('config.json'),
-    sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
-    tokenizerJsonPath: file('tokenizer.json'),
-    tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
-    onnxPath: file(onnxFile),
-    session: {
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
-      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
-      ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
-    },
-    maxLength: options.maxLength,
-    maxBatchTokens: options.maxBatchTokens,
-    truncation,
-    activation: options.activation ?? 'auto',
-  };
-}
-
-/** Checks the cached copies behind a load failure: the file it names, and an ONNX file's external weights. */
-async function inspectFailure(
-  error: unknown,
-  resolved: ResolvedModel,
-  onnxFile: string,
-  options: CrossEncoderOptions,
-): Promise<FailedFileVerdict> {
-  if (!(error instanceof ModelFormatError) || error.file === undefined) return 'not-cached';
-  const suspects = [error.file];
-  const weights = resolved.files.get(`${onnxFile}_data`);
-  if (error.file === resolved.files.get(onnxFile) && weights !== undefined) suspects.push(weights);
-  const verdicts: FailedFileVerdict[] = [];
-  for (const file of suspects) verdicts.push(await inspectFailedCacheFile(resolved, file, options));
-  if (verdicts.includes('removed')) return 'removed';
-  if (verdicts.includes('unverified')) return 'unverified';
-  return verdicts.every((v) => v === 'as-served') ? 'as-served' : 'not-cached';
-}
-
-/** Adds what the cache check learnt to the message of a file that failed to parse. */
-function explainCachedFailure(error: unknown, verdict: FailedFileVerdict): unknown {
-  if (!(error instanceof ModelFormatError) || error.file === undefined) return error;
-  if (verdict === 'as-served') {
-    return new ModelFormatError(
-      `${error.message} (The cached copy is exactly what the hub served, so downloading it again will not help.)`,
-      { file: error.file, cause: error },
-    );
-  }
-  if (verdict === 'unverified') {
-    return new ModelFormatError(
-      `${error.message} (This is a cached download that could not be checked offline: delete ${error.file} and ` +
-        'load once online to download it again.)',
-      { file: error.file, cause: error },
-    );
-  }
-  return error;
-}
-
 /** What a loaded model turned out to be. */
 export interface CrossEncoderInfo {
   /** The hub id or local folder it was loaded from. */
@@ -192,8 +132,6 @@ export interface CrossEncoderInfo {
   /** Whether a worker thread does the computing. */
   worker: boolean;
 }
-
-const DEFAULT_BATCH_SIZE = 32;
 
 /** Reads the chunking options of `options` over `base`; each must be a positive integer. */
 function chunkSettings(
@@ -286,32 +224,19 @@ export class CrossEncoder implements Scorer {
       );
     }
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
-    const files: ModelFileSpec[] = [
-      { path: 'config.json' },
-      { path: 'config_sentence_transformers.json', optional: true },
-      { path: 'tokenizer.json' },
-      { path: 'tokenizer_config.json', optional: true },
-      { path: onnxFile },
-      { path: `${onnxFile}_data`, optional: true },
-    ];
+    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json']);
     const useWorker = options.worker ?? true;
     const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
-    const open = async (resolved: ResolvedModel) => {
-      const spec = specFor(resolved, onnxFile, truncation, options);
+    const { resolved, opened } = await resolveAndOpen(model, files, onnxFile, options, async (resolved) => {
+      const spec: PairModelSpec = {
+        ...textModelSpec(resolved, onnxFile, options),
+        maxLength: options.maxLength,
+        maxBatchTokens: options.maxBatchTokens,
+        truncation,
+        activation: options.activation ?? 'auto',
+      };
       return { spec, backend: useWorker ? await WorkerBackend.open(spec, nice) : await InlineBackend.open(spec) };
-    };
-    let resolved = await resolveModelFiles(model, files, options);
-    let opened: Awaited<ReturnType<typeof open>>;
-    try {
-      opened = await open(resolved);
-    } catch (error) {
-      // A cached hub file that fails to parse is checked against what was downloaded; a damaged copy is removed
-      // and downloaded once more, so a corrupt cache heals itself instead of failing every load.
-      const verdict = await inspectFailure(error, resolved, onnxFile, options);
-      if (verdict !== 'removed') throw explainCachedFailure(error, verdict);
-      resolved = await resolveModelFiles(model, files, options);
-      opened = await open(resolved);
-    }
+    });
     const { spec, backend } = opened;
     return new CrossEncoder(
       { model, source: resolved.source, onnxPath: spec.onnxPath, ...backend.info, worker: useWorker },

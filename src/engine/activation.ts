@@ -1,4 +1,4 @@
-import type { Activation } from './scorer.js';
+import type { Activation } from '../types.js';
 
 /** The concrete function applied to a row of logits to get one score. */
 export type ResolvedActivation = Exclude<Activation, 'auto'>;

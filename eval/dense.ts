@@ -12,8 +12,8 @@ import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
 import { Document } from '@langchain/core/documents';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
-import { InvalidArgumentError } from '../errors.js';
-import type { RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from '../scoring/scorer.js';
+import { InvalidArgumentError } from '../src/index.js';
+import type { RankOptions, RankResult, Scorer, ScoreOptions, TextPair } from '../src/index.js';
 import { type Dataset, passageText } from './datasets.js';
 import type { FirstStageFunction } from './evaluate.js';
 import type { ScoredDoc } from './metrics.js';

@@ -11,7 +11,7 @@
  * their mean. Unlike Lucene, document lengths are exact rather than stored in one lossy byte,
  * and arithmetic is in doubles, so scores can differ from Lucene's in the last digits.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../src/index.js';
 import { analyzeEnglish } from './analyzer.js';
 import { compareTrec, type ScoredDoc } from './metrics.js';
 

@@ -3,12 +3,12 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import type { RankResult, Scorer, TextPair } from '../scoring/scorer.js';
+import type { RankResult, Scorer, TextPair } from '../src/index.js';
 import { type Dataset, listRuns, loadDataset, readQrels, readTrecRun } from './datasets.js';
 import { evaluateReranking } from './evaluate.js';
 import { evaluateRun, ndcgAt } from './metrics.js';
 
-const DATA = process.env.EVAL_DATA_DIR ?? fileURLToPath(new URL('../../../shared/data', import.meta.url));
+const DATA = process.env.EVAL_DATA_DIR ?? fileURLToPath(new URL('../../shared/data', import.meta.url));
 const HAS_DATA = existsSync(join(DATA, 'README.md'));
 if (!HAS_DATA) console.warn(`evaluate.test: skipping real-data tests, no evaluation data at ${DATA}`);
 

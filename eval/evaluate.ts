@@ -2,8 +2,8 @@
  * Reranking evaluation: take a first stage's candidates for each judged query, measure them,
  * rerank the top k with a {@link Scorer}, measure again.
  */
-import { AbortError, InvalidArgumentError } from '../errors.js';
-import type { Scorer } from '../scoring/scorer.js';
+import { AbortError, InvalidArgumentError } from '../src/index.js';
+import type { Scorer } from '../src/index.js';
 import { Bm25Index, type Bm25Options } from './bm25.js';
 import { type Dataset, defaultRelevanceThreshold, passageText } from './datasets.js';
 import {
@@ -66,6 +66,8 @@ export interface RerankingReport {
     firstStage: string;
     topK: number;
     depth: number;
+    /** The most first-stage candidates any evaluated query kept; recall cannot look deeper than this. */
+    candidatesKept: number;
     maxQueries: number | null;
     reranked: boolean;
   };
@@ -81,7 +83,8 @@ export interface RerankingReport {
   reranked?: StageReport;
   /** With `keepCandidates`: query id → first-stage candidates in trec_eval order. */
   candidates?: Record<string, ScoredDoc[]>;
-  timings: { firstStageMs: number; rerankMs: number; totalMs: number; pairs: number };
+  /** `corpusEmbeddingMs`: the part of `firstStageMs` spent embedding the corpus, when a dense first stage did. */
+  timings: { firstStageMs: number; rerankMs: number; totalMs: number; pairs: number; corpusEmbeddingMs?: number };
 }
 
 /**
@@ -181,6 +184,7 @@ export async function evaluateReranking(options: EvaluateRerankingOptions): Prom
       firstStage: describeFirstStage(options.firstStage),
       topK,
       depth,
+      candidatesKept: Math.max(...queries.map((q) => firstStage.get(q)!.length)),
       maxQueries,
       reranked: scorer !== undefined,
     },

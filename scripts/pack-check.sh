@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Packs the library as npm would publish it, installs the tarball into an empty app that has only
+# @langchain/core beside it, and checks what a user gets: `import` and `require` of both entries, the package
+# command's --help and --version, and a tarball free of evaluation code and source maps. Needs the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+npm run build >/dev/null
+work="$(mktemp -d "${TMPDIR:-/tmp}/lce-pack-check.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+listing="$(tar -tzf "$work/$tarball")"
+echo "== $tarball: $(wc -c <"$work/$tarball") bytes packed, $(echo "$listing" | wc -l) files"
+if echo "$listing" | grep -E '(^|/)(eval|bench|scripts|test)/|\.map$'; then
+  echo "pack-check: the tarball holds files users never run (listed above)" >&2
+  exit 1
+fi
+if tar -xzOf "$work/$tarball" --wildcards 'package/dist/*.js' 'package/dist/*.cjs' | grep -qE 'Bm25Index|porterStem|@langchain/classic'; then
+  echo "pack-check: the published JavaScript contains evaluation code" >&2
+  exit 1
+fi
+
+core="$(node -p "require('./package.json').devDependencies['@langchain/core']")"
+version="$(node -p "require('./package.json').version")"
+app="$work/app"
+mkdir -p "$app"
+# The CPU build of onnxruntime-node ships inside its package; its install step only fetches GPU binaries.
+printf 'onnxruntime-node-install=skip\n' >"$app/.npmrc"
+printf '{ "name": "pack-check-app", "private": true }\n' >"$app/package.json"
+(cd "$app" && npm install --no-audit --no-fund --loglevel=error "@langchain/core@$core" "$work/$tarball" >/dev/null)
+
+cd "$app"
+node --input-type=module -e "
+  const lib = await import('langchain-cross-encoder');
+  const testing = await import('langchain-cross-encoder/testing');
+  for (const name of ['CrossEncoder', 'CrossEncoderReranker', 'OnnxEmbeddings', 'AbortError']) {
+    if (typeof lib[name] !== 'function') throw new Error('import: missing ' + name);
+  }
+  if (typeof testing.FakeScorer !== 'function') throw new Error('import: missing FakeScorer');
+  const ranked = await new testing.FakeScorer().rank('red apples', ['blue sky', 'red apples']);
+  if (ranked[0].index !== 1) throw new Error('import: FakeScorer ranked wrongly');
+  console.log('import: ok');
+"
+node -e "
+  const lib = require('langchain-cross-encoder');
+  const testing = require('langchain-cross-encoder/testing');
+  for (const name of ['CrossEncoder', 'CrossEncoderReranker', 'OnnxEmbeddings', 'AbortError']) {
+    if (typeof lib[name] !== 'function') throw new Error('require: missing ' + name);
+  }
+  if (typeof testing.FakeScorer !== 'function') throw new Error('require: missing FakeScorer');
+  console.log('require: ok');
+"
+npx --no-install langchain-cross-encoder --help | head -n 1
+answered="$(npx --no-install langchain-cross-encoder --version)"
+if [ "$answered" != "$version" ]; then
+  echo "pack-check: --version answered '$answered', package.json says $version" >&2
+  exit 1
+fi
+echo "--version: $answered"
+echo "pack-check: ok"

@@ -1,0 +1,133 @@
+import type * as ort from 'onnxruntime-node';
+import type { ModelFileSpec, ResolvedModel } from '../hub/index.js';
+import { planBatches } from '../tokenize/batches.js';
+import type { AssembledPair } from '../tokenize/pair-template.js';
+import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { buildFeeds, type FeedLayout } from './feeds.js';
+import { openSession, type GraphKind, type LoadedSession, type SessionOptions } from './session.js';
+
+/** Where a text model's files are: plain data, so it can cross to a worker thread. */
+export interface TextModelSpec {
+  configPath: string;
+  /** `config_sentence_transformers.json`, when the model has one. */
+  sentenceTransformersConfigPath: string | undefined;
+  tokenizerJsonPath: string;
+  tokenizerConfigPath: string | undefined;
+  onnxPath: string;
+  session: SessionOptions;
+}
+
+/** Longest input when neither the tokenizer nor the config states a limit. */
+export const FALLBACK_MAX_LENGTH = 512;
+
+/** Inputs per forward pass when the caller sets none. */
+export const DEFAULT_BATCH_SIZE = 32;
+
+/** The files every text model reads, plus the `extra` optional ones a kind of model wants. */
+export function textModelFiles(onnxFile: string, extra: readonly string[] = []): ModelFileSpec[] {
+  return [
+    { path: 'config.json' },
+    { path: 'tokenizer.json' },
+    { path: 'tokenizer_config.json', optional: true },
+    ...extra.map((path) => ({ path, optional: true })),
+    { path: onnxFile },
+    { path: `${onnxFile}_data`, optional: true },
+  ];
+}
+
+/** The spec of resolved files; the session options are picked from `options`, nothing else of them is kept. */
+export function textModelSpec(resolved: ResolvedModel, onnxFile: string, options: SessionOptions): TextModelSpec {
+  const file = (path: string) => resolved.files.get(path) as string;
+  return {
+    configPath: file('config.json'),
+    sentenceTransformersConfigPath: resolved.files.get('config_sentence_transformers.json'),
+    tokenizerJsonPath: file('tokenizer.json'),
+    tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
+    onnxPath: file(onnxFile),
+    session: {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+      ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
+    },
+  };
+}
+
+/**
+ * The core both kinds of model stand on: the model's config, its own tokenizer and an ONNX session, fed in
+ * length-sorted batches with only the inputs the graph declares.
+ */
+export class TextModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: PairTokenizer;
+  readonly onnxPath: string;
+  readonly #loaded: LoadedSession;
+  readonly #layout: FeedLayout;
+
+  private constructor(config: ModelConfig, tokenizer: PairTokenizer, loaded: LoadedSession, onnxPath: string) {
+    this.config = config;
+    this.tokenizer = tokenizer;
+    this.onnxPath = onnxPath;
+    this.#loaded = loaded;
+    this.#layout = { inputs: loaded.inputs, int32: loaded.int32Inputs, padId: tokenizer.padId };
+  }
+
+  /** Reads the config and tokenizer, then opens the graph and checks it outputs the `kind` expected. */
+  static async open(spec: TextModelSpec, kind: GraphKind): Promise<TextModel> {
+    const stConfig =
+      spec.sentenceTransformersConfigPath === undefined
+        ? {}
+        : await readJsonObject(spec.sentenceTransformersConfigPath);
+    const config = parseModelConfig(await readJsonObject(spec.configPath), spec.configPath, stConfig);
+    const tokenizer = await PairTokenizer.fromFiles({
+      tokenizerJson: spec.tokenizerJsonPath,
+      tokenizerConfig: spec.tokenizerConfigPath,
+    });
+    const loaded = await openSession(spec.onnxPath, spec.session, kind);
+    return new TextModel(config, tokenizer, loaded, spec.onnxPath);
+  }
+
+  /** Graph inputs fed. */
+  get inputs(): readonly string[] {
+    return this.#loaded.inputs;
+  }
+
+  /** The last output dimension when the graph states it. */
+  get outputWidth(): number | undefined {
+    return this.#loaded.outputWidth;
+  }
+
+  /** The longest input the model takes: the smaller of the tokenizer's limit and the position embeddings. */
+  get maxLength(): number {
+    const limits = [this.tokenizer.settings.modelMaxLength, this.config.maxPositions].filter(
+      (n): n is number => n !== undefined,
+    );
+    return limits.length > 0 ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
+  }
+
+  /**
+   * Runs `encoded` in batches of similar length (at most `batchSize` rows and `maxTokens` padded tokens) and hands
+   * each batch's output to `take` with the indices it holds. `beforeBatch` runs before every batch and stops the
+   * run by throwing (an abort, a disposed model).
+   */
+  async runBatches(
+    encoded: readonly AssembledPair[],
+    limits: { batchSize: number; maxTokens?: number; beforeBatch?: () => void },
+    take: (output: ort.Tensor | undefined, batch: readonly number[]) => void,
+  ): Promise<void> {
+    const batches = planBatches(
+      encoded.map((e) => e.ids.length),
+      limits.batchSize,
+      limits.maxTokens,
+    );
+    for (const batch of batches) {
+      limits.beforeBatch?.();
+      const result = await this.#loaded.session.run(buildFeeds(encoded, batch, this.#layout));
+      take(result[this.#loaded.outputName], batch);
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.#loaded.session.release();
+  }
+}

@@ -1,0 +1,158 @@
+// The layer rule of ARCHITECTURE.md, checked over the real import graph: every import in src/ points down to a
+// lower floor (or stays in its own folder), there are no cycles, only the engine loads ONNX Runtime, and the
+// evaluation tool reaches the library only through its public entry.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = join(ROOT, 'src');
+
+/** Floors from the bottom up: a module may import its own folder or any lower floor, nothing else. */
+const FLOORS: readonly (readonly string[])[] = [
+  ['errors.ts', 'types.ts'],
+  ['validate.ts'],
+  ['hub/', 'tokenize/'],
+  ['engine/'],
+  ['cross-encoder.ts'],
+  ['remote/', 'testing/'],
+  ['serve/', 'langchain/'],
+  ['index.ts'],
+  ['bin.ts'],
+];
+
+/** Outside packages only some rooms may load. */
+const PACKAGES: Record<string, readonly string[]> = {
+  'onnxruntime-node': ['engine/'],
+  '@huggingface/tokenizers': ['tokenize/'],
+  '@langchain/core': ['langchain/'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** Every specifier a module imports or re-exports, type-only ones included, and dynamic imports. */
+export function importsOf(code: string): string[] {
+  const found: string[] = [];
+  const patterns = [/\b(?:import|export)\s[^'"]*?\sfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  for (const pattern of patterns) for (const match of code.matchAll(pattern)) found.push(match[1] as string);
+  for (const match of code.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) found.push(match[1] as string);
+  return found;
+}
+
+/** The room of a file under src/: its top folder with a slash, or the file name for a top-level file. */
+function roomOf(file: string): string {
+  const path = relative(SRC, file).split('\\').join('/');
+  const slash = path.indexOf('/');
+  return slash === -1 ? path : path.slice(0, slash + 1);
+}
+
+function floorOf(room: string): number {
+  return FLOORS.findIndex((floor) => floor.includes(room));
+}
+
+function resolveImport(from: string, specifier: string): string {
+  return resolve(dirname(from), specifier).replace(/\.js$/, '.ts');
+}
+
+const files = sourceFiles(SRC);
+const graph = new Map(
+  files.map((file) => [
+    file,
+    importsOf(readFileSync(file, 'utf8'))
+      .filter((s) => s.startsWith('.'))
+      .map((s) => resolveImport(file, s)),
+  ]),
+);
+
+describe('the layer rule', () => {
+  it('finds the imports of every form', () => {
+    const code = [
+      "import a from './a.js';",
+      "import type { B } from '../b.js';",
+      "export { c } from './c.js';",
+      "export * from './d.js';",
+      "import {\n  e,\n  type E,\n} from './e.js';",
+      "const f = await import('./f.js');",
+      "import './g.js';",
+    ].join('\n');
+    expect(importsOf(code).sort()).toEqual(['../b.js', './a.js', './c.js', './d.js', './e.js', './f.js', './g.js']);
+  });
+
+  it('places every room of src/ on a floor', () => {
+    const unplaced = [...new Set(files.map(roomOf))].filter((room) => floorOf(room) === -1);
+    expect(unplaced, 'add new folders to FLOORS here and to ARCHITECTURE.md').toEqual([]);
+  });
+
+  it('points every import in src/ down, or within its own folder', () => {
+    const upward: string[] = [];
+    for (const [file, targets] of graph) {
+      const room = roomOf(file);
+      for (const target of targets) {
+        const targetRoom = roomOf(target);
+        if (!target.startsWith(SRC)) upward.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)} (outside src/)`);
+        else if (targetRoom !== room && floorOf(targetRoom) >= floorOf(room))
+          upward.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('has no import cycles', () => {
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(' -> '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const target of graph.get(file) ?? []) visit(target, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('loads native and peer packages only in the rooms that own them', () => {
+    const misplaced: string[] = [];
+    for (const file of files) {
+      for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+        const owner = Object.keys(PACKAGES).find((name) => specifier === name || specifier.startsWith(`${name}/`));
+        if (owner !== undefined && !(PACKAGES[owner] as readonly string[]).includes(roomOf(file)))
+          misplaced.push(`${relative(ROOT, file)} imports ${specifier}`);
+      }
+    }
+    expect(misplaced).toEqual([]);
+  });
+
+  it('lets the evaluation tool reach the library only through its public entry', () => {
+    const evalDir = join(ROOT, 'eval');
+    const entry = join(SRC, 'index.ts');
+    const reaching: string[] = [];
+    for (const file of readdirSync(evalDir).filter((name) => name.endsWith('.ts'))) {
+      const path = join(evalDir, file);
+      for (const specifier of importsOf(readFileSync(path, 'utf8'))) {
+        if (specifier === 'langchain-cross-encoder') continue;
+        if (!specifier.startsWith('.')) continue;
+        const target = resolveImport(path, specifier);
+        if (target.startsWith(SRC + '/') && target !== entry)
+          reaching.push(`eval/${file} -> ${relative(ROOT, target)}`);
+        if (
+          !target.startsWith(SRC + '/') &&
+          !target.startsWith(evalDir + '/') &&
+          !target.startsWith(join(ROOT, 'test'))
+        )
+          reaching.push(`eval/${file} -> ${relative(ROOT, target)}`);
+      }
+    }
+    expect(reaching).toEqual([]);
+  });
+});
