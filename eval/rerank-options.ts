@@ -1,6 +1,8 @@
 // Measures the reranker's long-document windows and first-stage fusion through the public API:
 //   npm run eval:rerank-options -- [--model models/ce-minilm-l6-ict] [--data ../shared/data] [--only chunking|fusion]
+//                                  [--write]   also replace its tables in docs/evaluation.md
 // Data, BM25 and metrics come from the evaluation toolkit; scoring goes through CrossEncoderReranker only.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Document } from '@langchain/core/documents';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/ce-minilm-l6-ict' },
     data: { type: 'string', default: '../shared/data' },
     only: { type: 'string' },
+    write: { type: 'boolean', default: false },
   },
 });
 const MODEL = resolve(values.model as string);
@@ -179,3 +182,14 @@ const only = values.only;
 if (only === undefined || only === 'fusion') await fusion();
 if (only === undefined || only === 'chunking') await chunking();
 console.log('\n' + lines.join('\n'));
+if (values.write) {
+  // Its own section of docs/evaluation.md, found by heading, replaced whole; the rest of the file is left alone.
+  const file = 'docs/evaluation.md';
+  const heading = '## Reranker options: long documents and fusion';
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(heading);
+  const next = start < 0 ? -1 : text.indexOf('\n## ', start + heading.length);
+  const section = `${heading}\n\nMeasured with \`npm run eval:rerank-options\` (model ${values.model}).\n${lines.join('\n')}\n`;
+  const before = start < 0 ? `${text.trimEnd()}\n\n` : text.slice(0, start);
+  writeFileSync(file, before + section + (next < 0 ? '' : text.slice(next + 1)));
+}
