@@ -28,6 +28,7 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { wordOverlapScore, words } from '../src/testing/index.js';
+import { statsLine } from './stats-line.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '8' },
     top: { type: 'string', default: '3' },
     offline: { type: 'boolean', default: false },
+    stats: { type: 'boolean', default: false },
   },
 });
 const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
@@ -114,7 +116,14 @@ async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
   const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
   const store = await MemoryVectorStore.fromDocuments(chunks, embeddings);
-  const reranker = model === undefined ? undefined : new CrossEncoderReranker({ model, topN: top });
+  const reranker =
+    model === undefined
+      ? undefined
+      : new CrossEncoderReranker({
+          model,
+          topN: top,
+          ...(values.stats ? { onStats: (s) => console.log(statsLine(s)) } : {}),
+        });
   const retriever = reranker
     ? new ContextualCompressionRetriever({ baseCompressor: reranker, baseRetriever: store.asRetriever(k) })
     : store.asRetriever(top);

@@ -7,6 +7,7 @@
 //   npm run example:search -- --model Xenova/ms-marco-MiniLM-L-6-v2   a hub reranker (needs internet once)
 //   npm run example:search -- --store lancedb       LanceDB on disk (also: memory, the default, and chroma)
 //   npm run example:search -- --store chroma --chroma-url http://localhost:8000   a running Chroma server
+//   npm run example:search -- --stats              a line per query: pairs, windows, padded tokens, time per stage
 //
 // The default reranker is models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models.
 // Without --data it searches the bundled notes, so it runs the same with or without ../shared; without that model
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { defaultStoreDir, openStore, STORES, type StoreKind } from './stores/open-store.js';
+import { statsLine } from './stats-line.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'memory' },
     'store-dir': { type: 'string', default: defaultStoreDir() },
     'chroma-url': { type: 'string' },
+    stats: { type: 'boolean', default: false },
   },
 });
 const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
@@ -136,7 +139,15 @@ async function main(): Promise<void> {
     chromaUrl: values['chroma-url'],
   });
   console.log(store.report);
-  const reranker = model === undefined ? undefined : new CrossEncoderReranker({ model, topN: int('top') });
+  let stats = '';
+  const reranker =
+    model === undefined
+      ? undefined
+      : new CrossEncoderReranker({
+          model,
+          topN: int('top'),
+          ...(values.stats ? { onStats: (s) => (stats = statsLine(s)) } : {}),
+        });
 
   try {
     for (const query of dataset.queries) {
@@ -160,6 +171,7 @@ async function main(): Promise<void> {
       });
       if (!reranker) continue;
       console.log(`  after: cross-encoder reranking of those ${candidates.length} (${secondStage} ms)`);
+      if (values.stats) console.log(stats);
       reranked.forEach((doc, i) => {
         const was = candidates.findIndex(([c]) => c.id === doc.id) + 1;
         const cosine = candidates[was - 1]?.[1] ?? Number.NaN;

@@ -1,5 +1,5 @@
 import { InlineBackend, type ScoringBackend } from './engine/backend.js';
-import type { PairModelSpec } from './engine/pair-model.js';
+import type { PairModelSpec, PairScores } from './engine/pair-model.js';
 import type { SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
@@ -7,8 +7,9 @@ import { AbortError, abortError, DisposedError, InvalidArgumentError } from './e
 import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
 import { onnxPathFor, type ModelVariant } from './engine/variant.js';
 import type { TruncationStrategy } from './tokenize/truncation.js';
+import type { ChunkSettings } from './tokenize/windows.js';
 import type { ResolvedActivation } from './engine/activation.js';
-import type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
+import type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, TextPair } from './types.js';
 import { callDeadline } from './engine/deadline.js';
 import { rankByScore } from './ranking.js';
 import {
@@ -77,6 +78,23 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    */
   truncation?: TruncationStrategy;
   /**
+   * Most windows a document longer than `maxLength` is split into (Cohere's `max_chunks_per_doc`). Each window
+   * holds the query and a stretch of the document; the document scores as its best window. `1` truncates instead.
+   * Scoring cost grows with the windows scored.
+   * @default 1
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * Document tokens per window when documents are split.
+   * @default all the room the query leaves in `maxLength`
+   */
+  chunkTokens?: number;
+  /**
+   * Tokens from the start of one window to the start of the next when documents are split.
+   * @default half of a window, so neighbouring windows overlap by half
+   */
+  chunkStride?: number;
+  /**
    * Run tokenization and inference in a worker thread, so the event loop stays free while a model computes.
    * `false` runs them on the calling thread: no thread start-up, but each batch blocks the loop.
    * @default true
@@ -123,12 +141,53 @@ interface CallSettings {
   signal: AbortSignal | undefined;
   timeoutMs: number | undefined;
   activation: Activation | undefined;
+  chunks: ChunkSettings;
+  onStats: ((stats: ScoringStats) => void) | undefined;
+}
+
+/** Reads the chunking options of `options` over `base`; each must be a positive integer. */
+function chunkSettings(
+  options: Pick<CrossEncoderOptions, 'maxChunksPerDoc' | 'chunkTokens' | 'chunkStride'>,
+  prefix: string,
+  base: ChunkSettings,
+): ChunkSettings {
+  const { maxChunksPerDoc, chunkTokens, chunkStride } = options;
+  return {
+    maxChunks:
+      maxChunksPerDoc === undefined ? base.maxChunks : validateBatchSize(maxChunksPerDoc, `${prefix}.maxChunksPerDoc`),
+    chunkTokens: chunkTokens === undefined ? base.chunkTokens : validateBatchSize(chunkTokens, `${prefix}.chunkTokens`),
+    strideTokens:
+      chunkStride === undefined ? base.strideTokens : validateBatchSize(chunkStride, `${prefix}.chunkStride`),
+  };
 }
 
 /** Per-call options of {@link CrossEncoder.score}. */
 export interface CrossEncoderScoreOptions extends ScoreOptions {
   /** Activation for this call only; the model's setting is unchanged for later calls. */
   activation?: Activation;
+  /**
+   * See `CrossEncoderOptions.maxChunksPerDoc`.
+   * @default the model's setting (1)
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * See `CrossEncoderOptions.chunkTokens`.
+   * @default the model's setting
+   */
+  chunkTokens?: number;
+  /**
+   * See `CrossEncoderOptions.chunkStride`.
+   * @default the model's setting
+   */
+  chunkStride?: number;
+  /** Called once the call has scored, with what it cost (pairs, windows, padded tokens, time per stage). */
+  onStats?: (stats: ScoringStats) => void;
+}
+
+/** Per-call options of {@link CrossEncoder.rank}. */
+export interface CrossEncoderRankOptions extends CrossEncoderScoreOptions {
+  /** Keep only the best `topK` results. Defaults to all documents. */
+  topK?: number;
 }
 
 /**
@@ -143,12 +202,14 @@ export class CrossEncoder implements Scorer {
   readonly info: CrossEncoderInfo;
   readonly #backend: ScoringBackend;
   readonly #batchSize: number;
-  #disposed = false;
+  readonly #chunks: ChunkSettings;
+  #disposed: Promise<void> | undefined;
 
-  private constructor(info: CrossEncoderInfo, backend: ScoringBackend, batchSize: number) {
+  private constructor(info: CrossEncoderInfo, backend: ScoringBackend, batchSize: number, chunks: ChunkSettings) {
     this.info = Object.freeze(info);
     this.#backend = backend;
     this.#batchSize = batchSize;
+    this.#chunks = chunks;
   }
 
   /**
@@ -162,6 +223,11 @@ export class CrossEncoder implements Scorer {
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
     if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
+    const chunks = chunkSettings(options, 'options', {
+      maxChunks: 1,
+      chunkTokens: undefined,
+      strideTokens: undefined,
+    });
     const truncation = options.truncation ?? 'longest_first';
     if (truncation !== 'longest_first' && truncation !== 'only_second') {
       throw new InvalidArgumentError(
@@ -188,6 +254,7 @@ export class CrossEncoder implements Scorer {
       { model, source: resolved.source, onnxPath: spec.onnxPath, ...backend.info, worker: useWorker },
       backend,
       batchSize,
+      chunks,
     );
   }
 
@@ -204,16 +271,21 @@ export class CrossEncoder implements Scorer {
     const call = this.#callSettings(options);
     // An index loop, not forEach: a hole in a sparse array is a missing pair, not one to skip.
     for (let i = 0; i < pairs.length; i++) requirePair(pairs[i], i);
-    return this.#score(pairs, call);
+    const result = await this.#score(pairs, call);
+    return result === undefined ? [] : Array.from(result.scores);
   }
 
   /**
    * Ranks `documents` for `query`, best first (sentence-transformers' `rank`). `index` points into `documents`;
-   * equal scores keep the caller's order.
+   * equal scores keep the caller's order. When documents are split into windows, `chunk` says which one scored.
    */
-  async rank(query: string, documents: readonly string[], callOptions?: RankOptions): Promise<RankResult[]> {
+  async rank(
+    query: string,
+    documents: readonly string[],
+    callOptions?: CrossEncoderRankOptions,
+  ): Promise<RankResult[]> {
     this.#assertUsable();
-    const options: RankOptions = requireOptions(callOptions);
+    const options: CrossEncoderRankOptions = requireOptions(callOptions);
     requireQuery(query, 'query');
     if (!Array.isArray(documents)) {
       throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
@@ -222,11 +294,12 @@ export class CrossEncoder implements Scorer {
     if (documents.length === 0) return [];
     for (let i = 0; i < documents.length; i++) requireText(documents[i], `documents[${i}]`);
     const call = this.#callSettings(options);
-    const scores = await this.#score(
+    const result = await this.#score(
       Array.from(documents, (doc): TextPair => [query, doc]),
       call,
     );
-    return rankByScore(scores, topK);
+    if (result === undefined) return [];
+    return rankByScore(Array.from(result.scores), topK, result.windows);
   }
 
   /** The model input for one pair, after truncation: what parity tests compare with Python. */
@@ -235,37 +308,48 @@ export class CrossEncoder implements Scorer {
     return this.#backend.encode(requireText(query, 'query'), requireText(passage, 'passage'));
   }
 
-  /** Frees the ONNX session and its thread. Later calls throw `DisposedError`; calling it twice is harmless. */
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    await this.#backend.release();
+  /**
+   * Frees the ONNX session and its thread. Calls queued or running reject with an `AbortError`, and the promise
+   * resolves within one batch of the call in progress, however large. Later calls throw `DisposedError`; calling it
+   * twice is harmless.
+   */
+  dispose(): Promise<void> {
+    this.#disposed ??= this.#backend.release();
+    return this.#disposed;
   }
 
   /** Checks the per-call options once; `null` is refused like any other non-number, not read as "the default". */
   #callSettings(options: CrossEncoderScoreOptions): CallSettings {
+    const { onStats } = options;
+    if (onStats !== undefined && typeof onStats !== 'function') {
+      throw new InvalidArgumentError('options.onStats', `expected a function, got ${describe(onStats)}.`);
+    }
     return {
       batchSize:
         options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize'),
       signal: validateSignal(options.signal, 'options.signal'),
       timeoutMs: validateTimeoutMs(options.timeoutMs, 'options.timeoutMs'),
       activation: options.activation,
+      chunks: chunkSettings(options, 'options', this.#chunks),
+      onStats,
     };
   }
 
-  /** Scores pairs already checked by the public method that called it. */
-  async #score(pairs: readonly TextPair[], call: CallSettings): Promise<number[]> {
-    if (pairs.length === 0) return [];
+  /** Scores pairs already checked by the public method that called it; `undefined` for no pairs. */
+  async #score(pairs: readonly TextPair[], call: CallSettings): Promise<PairScores | undefined> {
+    if (pairs.length === 0) return undefined;
     const { signal } = call;
     if (signal?.aborted) throw abortError('Scoring', signal.reason);
     const deadline = callDeadline(signal, call.timeoutMs);
     try {
-      const scores = await this.#backend.score(pairs, {
+      const result = await this.#backend.score(pairs, {
         batchSize: call.batchSize,
         activation: call.activation,
+        chunks: call.chunks,
         signal: deadline.signal,
       });
-      return Array.from(scores);
+      call.onStats?.({ ...result.stats });
+      return result;
     } catch (error) {
       if (deadline.timedOut && AbortError.isInstance(error)) throw deadline.error('Scoring');
       throw error;
@@ -275,6 +359,6 @@ export class CrossEncoder implements Scorer {
   }
 
   #assertUsable(): void {
-    if (this.#disposed) throw new DisposedError();
+    if (this.#disposed !== undefined) throw new DisposedError();
   }
 }

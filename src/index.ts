@@ -16,12 +16,13 @@ export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
 export type { ModelVariant } from './engine/variant.js';
 export type { TruncationStrategy } from './tokenize/truncation.js';
-export type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
+export type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, TextPair } from './types.js';
 export {
   CrossEncoder,
   DEFAULT_MODEL,
   type CrossEncoderInfo,
   type CrossEncoderOptions,
+  type CrossEncoderRankOptions,
   type CrossEncoderScoreOptions,
   type Scorer,
 } from './cross-encoder.js';
@@ -30,7 +31,10 @@ export {
   type CrossEncoderRerankerOptions,
   type CrossEncoderRerankOptions,
   type RerankInput,
+  type RerankResult,
+  type RerankStats,
 } from './langchain/reranker.js';
+export type { FusionOptions } from './langchain/fusion.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
 export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
 export type { RerankProtocol } from './remote/wire.js';

@@ -28,4 +28,27 @@ export interface RankOptions extends ScoreOptions {
 export interface RankResult {
   index: number;
   score: number;
+  /**
+   * Which window of the document gave its score, from 0, when the document was longer than the model's window and
+   * split into chunks (`maxChunksPerDoc` above 1); absent otherwise.
+   */
+  chunk?: number;
+}
+
+/** What one scoring call cost: counts, and milliseconds per stage. */
+export interface ScoringStats {
+  /** (query, document) pairs scored. */
+  pairs: number;
+  /** Pairs that lost tokens: cut to the window, or longer than all the windows they were given. */
+  truncatedPairs: number;
+  /** Windows scored: one per pair, more for documents split into chunks. */
+  chunks: number;
+  /** Tokens fed to the model, padding included (each forward pass is as wide as its longest window). */
+  paddedTokens: number;
+  /** Waiting behind other calls before this one started. */
+  queuedMs: number;
+  /** Turning text into token ids. */
+  tokenizeMs: number;
+  /** In the model's forward passes. */
+  inferenceMs: number;
 }

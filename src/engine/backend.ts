@@ -1,19 +1,21 @@
 import { AbortError, abortError } from '../errors.js';
 import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { PairModel, type PairModelInfo, type PairModelSpec } from './pair-model.js';
+import type { ChunkSettings } from '../tokenize/windows.js';
+import { PairModel, type PairModelInfo, type PairModelSpec, type PairScores } from './pair-model.js';
 
 /** Per-request settings a backend honours. */
 export interface BackendScoreOptions {
   batchSize: number;
   activation: Activation | undefined;
+  chunks: ChunkSettings;
   signal: AbortSignal | undefined;
 }
 
 /** Where tokenization and inference run: a worker thread, or the calling thread. */
 export interface ScoringBackend {
   readonly info: PairModelInfo;
-  score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array>;
+  score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores>;
   encode(query: string, passage: string): Promise<AssembledPair>;
   release(): Promise<void>;
 }
@@ -21,6 +23,8 @@ export interface ScoringBackend {
 /** Runs on the calling thread: no thread start-up, but ONNX Runtime blocks the event loop while it computes. */
 export class InlineBackend implements ScoringBackend {
   readonly #model: PairModel;
+  readonly #running = new Set<Promise<unknown>>();
+  #released: Promise<void> | undefined;
 
   private constructor(model: PairModel) {
     this.#model = model;
@@ -34,18 +38,25 @@ export class InlineBackend implements ScoringBackend {
     return this.#model.info;
   }
 
-  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
+  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
     if (options.signal?.aborted) throw abortError('Scoring', options.signal.reason);
+    if (this.#released !== undefined) throw disposedAbort();
+    const work = this.#model.score({
+      pairs,
+      batchSize: options.batchSize,
+      activation: options.activation,
+      chunks: options.chunks,
+      shouldStop: () => options.signal?.aborted === true || this.#released !== undefined,
+    });
+    this.#running.add(work);
     try {
-      return await this.#model.score({
-        pairs,
-        batchSize: options.batchSize,
-        activation: options.activation,
-        shouldStop: () => options.signal?.aborted === true,
-      });
+      return await work;
     } catch (error) {
       if (options.signal?.aborted && AbortError.isInstance(error)) throw abortError('Scoring', options.signal.reason);
+      if (this.#released !== undefined && AbortError.isInstance(error)) throw disposedAbort();
       throw error;
+    } finally {
+      this.#running.delete(work);
     }
   }
 
@@ -53,7 +64,14 @@ export class InlineBackend implements ScoringBackend {
     return this.#model.encode(query, passage);
   }
 
+  /** Stops running calls at their next batch boundary (they reject with `AbortError`), then frees the session. */
   release(): Promise<void> {
-    return this.#model.release();
+    this.#released ??= Promise.allSettled([...this.#running]).then(() => this.#model.release());
+    return this.#released;
   }
+}
+
+/** The error of a call stopped because its model was disposed. */
+export function disposedAbort(): AbortError {
+  return new AbortError('Scoring was aborted: the model was disposed.');
 }

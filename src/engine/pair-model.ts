@@ -2,7 +2,8 @@ import type * as ort from 'onnxruntime-node';
 import { abortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
-import type { Activation, TextPair } from '../types.js';
+import { SINGLE_WINDOW, type ChunkSettings } from '../tokenize/windows.js';
+import type { Activation, ScoringStats, TextPair } from '../types.js';
 import { describe } from '../validate.js';
 import { activate, type ResolvedActivation } from './activation.js';
 import type { ModelConfig } from './config.js';
@@ -33,7 +34,17 @@ export interface PairScoreRequest {
   batchSize: number;
   /** Overrides the model's activation for this request only. */
   activation: Activation | undefined;
+  /** How passages longer than the window are split. @default one window (truncation) */
+  chunks?: ChunkSettings;
   shouldStop?: () => boolean;
+}
+
+/** Scores of one request in the caller's order, with the window each came from and what it cost. */
+export interface PairScores {
+  scores: Float64Array;
+  /** The best window of each pair; only when passages may be split. */
+  windows: Int32Array | undefined;
+  stats: ScoringStats;
 }
 
 // Measured on DL19 BM25 top-100 (bench/results/levers.md): against fixed batches of 32 pairs, which pad a third of
@@ -95,34 +106,75 @@ export class PairModel {
       : resolveActivation(requested, this.info.numLabels, this.#model.config, 'options.activation');
   }
 
-  /** Scores pairs in length-sorted batches; the result is in the caller's order. */
-  async score(request: PairScoreRequest): Promise<Float64Array> {
+  /**
+   * Scores pairs in length-sorted batches; the result is in the caller's order. A pair split into windows scores
+   * as its best window.
+   */
+  async score(request: PairScoreRequest): Promise<PairScores> {
     const activation = this.activationFor(request.activation);
-    const encoded = await this.#model.tokenizer.encodePairs(request.pairs, this.info.maxLength, this.#truncation);
-    const scores = new Float64Array(encoded.length);
+    const chunks = request.chunks ?? SINGLE_WINDOW;
+    const tokenizeStart = performance.now();
+    const encoded = await this.#model.tokenizer.encodeWindows(
+      request.pairs,
+      this.info.maxLength,
+      this.#truncation,
+      chunks,
+    );
+    const tokenizeMs = performance.now() - tokenizeStart;
+    const { rows, owners } = encoded;
+    const rowScores = new Float64Array(rows.length);
     const width = this.info.numLabels;
     const column = width === 2 ? 1 : 0;
+    let inferenceMs = 0;
+    let paddedTokens = 0;
+    let batchStarted = 0;
     const limits = {
       batchSize: request.batchSize,
       maxTokens: this.info.maxBatchTokens,
       beforeBatch: () => {
         if (request.shouldStop?.()) throw abortError('Scoring');
+        batchStarted = performance.now();
       },
     };
-    await this.#model.runBatches(encoded, limits, (output, batch) => {
+    await this.#model.runBatches(rows, limits, (output, batch) => {
+      inferenceMs += performance.now() - batchStarted;
+      const widest = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
+      paddedTokens += widest * batch.length;
       const logits = this.#logits(output, batch.length);
-      batch.forEach((pairIndex, row) => {
+      batch.forEach((rowIndex, row) => {
         const score = activate(logits.subarray(row * width, (row + 1) * width), column, activation);
         if (!Number.isFinite(score)) {
           throw new NonFiniteScoreError(
-            `The model returned ${score} for pair ${pairIndex}. The weights may be broken, or an fp16 model ` +
-              "overflowed: try variant 'fp32'.",
+            `The model returned ${score} for pair ${owners[rowIndex] as number}. The weights may be broken, or an ` +
+              "fp16 model overflowed: try variant 'fp32'.",
           );
         }
-        scores[pairIndex] = score;
+        rowScores[rowIndex] = score;
       });
     });
-    return scores;
+    // Rows of one pair are adjacent and in window order: the first best window wins a tie.
+    const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
+    const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
+    rowScores.forEach((score, row) => {
+      const owner = owners[row] as number;
+      if (score > (scores[owner] as number)) {
+        scores[owner] = score;
+        if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
+      }
+    });
+    return {
+      scores,
+      windows,
+      stats: {
+        pairs: request.pairs.length,
+        truncatedPairs: encoded.truncated,
+        chunks: rows.length,
+        paddedTokens,
+        queuedMs: 0,
+        tokenizeMs,
+        inferenceMs,
+      },
+    };
   }
 
   release(): Promise<void> {

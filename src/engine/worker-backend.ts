@@ -3,8 +3,8 @@ import { abortError, CrossEncoderError, DisposedError } from '../errors.js';
 import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import type { BackendScoreOptions, ScoringBackend } from './backend.js';
-import type { PairModelInfo, PairModelSpec } from './pair-model.js';
+import { disposedAbort, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 interface Pending {
@@ -59,6 +59,7 @@ export class WorkerBackend implements ScoringBackend {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed: Error | undefined;
+  #released: Promise<void> | undefined;
 
   private constructor(worker: Worker, info: PairModelInfo) {
     this.#worker = worker;
@@ -92,16 +93,17 @@ export class WorkerBackend implements ScoringBackend {
     });
   }
 
-  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<Float64Array> {
+  async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
     const { signal } = options;
     if (signal?.aborted) throw abortError('Scoring', signal.reason);
     const id = this.#nextId++;
-    const result = this.#request<Float64Array>(id, {
+    const result = this.#request<PairScores>(id, {
       type: 'score',
       id,
       pairs,
       batchSize: options.batchSize,
       activation: options.activation,
+      chunks: options.chunks,
     });
     if (signal === undefined) return result;
     // The caller hears of the abort at once; the worker stops at its next batch boundary.
@@ -122,15 +124,23 @@ export class WorkerBackend implements ScoringBackend {
     return this.#request<AssembledPair>(id, { type: 'encode', id, query, passage });
   }
 
-  async release(): Promise<void> {
-    if (this.#closed !== undefined) return;
+  /**
+   * Rejects every queued and running request with an `AbortError` at once, then stops the thread. The worker
+   * skips what is queued and stops the running request at its next batch boundary, so this resolves within one
+   * batch however long the call in progress would have run.
+   */
+  release(): Promise<void> {
+    if (this.#released !== undefined) return this.#released;
+    if (this.#closed !== undefined) return Promise.resolve();
     this.#closed = new DisposedError();
+    const aborted = disposedAbort();
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
     this.#worker.ref();
-    const released = new Promise<void>((resolve) => {
+    this.#released = new Promise<void>((resolve) => {
       this.#worker.once('exit', () => resolve());
     });
     this.#worker.postMessage({ type: 'release' } satisfies ToWorker);
-    await released;
+    return this.#released;
   }
 
   #request<T>(id: number, message: ToWorker): Promise<T> {
@@ -155,7 +165,7 @@ export class WorkerBackend implements ScoringBackend {
   #receive(message: FromWorker): void {
     switch (message.type) {
       case 'scores':
-        this.#settle(message.id)?.resolve(message.scores);
+        this.#settle(message.id)?.resolve(message.result);
         return;
       case 'encoded':
         this.#settle(message.id)?.resolve(message.pair);

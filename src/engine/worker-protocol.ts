@@ -1,7 +1,8 @@
 import type { WireError } from './wire-error.js';
 import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import type { PairModelInfo, PairModelSpec } from './pair-model.js';
+import type { ChunkSettings } from '../tokenize/windows.js';
+import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 
 /** What the scoring worker is started with. */
 export interface WorkerStart {
@@ -12,7 +13,14 @@ export interface WorkerStart {
 
 /** Messages the calling thread sends to the scoring worker. */
 export type ToWorker =
-  | { type: 'score'; id: number; pairs: readonly TextPair[]; batchSize: number; activation: Activation | undefined }
+  | {
+      type: 'score';
+      id: number;
+      pairs: readonly TextPair[];
+      batchSize: number;
+      activation: Activation | undefined;
+      chunks: ChunkSettings;
+    }
   | { type: 'encode'; id: number; query: string; passage: string }
   | { type: 'cancel'; id: number }
   | { type: 'release' };
@@ -21,7 +29,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; info: PairModelInfo }
   | { type: 'failed'; error: WireError }
-  | { type: 'scores'; id: number; scores: Float64Array }
+  | { type: 'scores'; id: number; result: PairScores }
   | { type: 'encoded'; id: number; pair: AssembledPair }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'released' };

@@ -12,26 +12,34 @@ const port: MessagePort = parentPort;
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const queued = new Set<number>();
 const cancelled = new Set<number>();
+/** When each score request reached this thread: the time it then waits is reported as queued. */
+const arrived = new Map<number, number>();
 let queue: Promise<void> = Promise.resolve();
 
 async function handle(model: PairModel, message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'score': {
       const { id } = message;
+      const queuedMs = performance.now() - (arrived.get(id) ?? performance.now());
       try {
         if (cancelled.has(id)) throw abortError('Scoring');
-        const scores = await model.score({
+        const result = await model.score({
           pairs: message.pairs,
           batchSize: message.batchSize,
           activation: message.activation,
+          chunks: message.chunks,
           shouldStop: () => cancelled.has(id),
         });
-        send({ type: 'scores', id, scores }, [scores.buffer as ArrayBuffer]);
+        result.stats.queuedMs = queuedMs;
+        const transfer = [result.scores.buffer as ArrayBuffer];
+        if (result.windows !== undefined) transfer.push(result.windows.buffer as ArrayBuffer);
+        send({ type: 'scores', id, result }, transfer);
       } catch (error) {
         send({ type: 'error', id, error: toWire(error) });
       } finally {
         queued.delete(id);
         cancelled.delete(id);
+        arrived.delete(id);
       }
       return;
     }
@@ -74,7 +82,13 @@ try {
       if (queued.has(message.id)) cancelled.add(message.id);
       return;
     }
-    if (message.type === 'score') queued.add(message.id);
+    // Release jumps the queue: everything queued or running stops at its next batch boundary, so the thread is
+    // freed within one batch instead of after every request ahead of it.
+    if (message.type === 'release') for (const id of queued) cancelled.add(id);
+    if (message.type === 'score') {
+      queued.add(message.id);
+      arrived.set(message.id, performance.now());
+    }
     queue = queue.then(() => handle(model, message));
   });
   send({ type: 'ready', info: model.info });

@@ -3,8 +3,9 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
 import { AbortError, abortError, InvalidArgumentError } from '../errors.js';
 import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
-import type { Activation, RankResult } from '../types.js';
+import type { Activation, RankResult, ScoringStats } from '../types.js';
 import { callDeadline, type CallDeadline } from '../engine/deadline.js';
+import { fuse, validateFusion, type Fusion, type FusionOptions } from './fusion.js';
 import {
   describe,
   requireOptions,
@@ -59,6 +60,83 @@ export interface CrossEncoderRerankerOptions extends LoadOptions {
    * @default no limit
    */
   timeoutMs?: number;
+  /**
+   * Most windows a document longer than the model's window is split into (Cohere's `maxChunksPerDoc`): each window
+   * holds the query and an overlapping stretch of the document, the document scores as its best window, and
+   * `metadata.chunk` says which window that was. `1` truncates long documents instead. Scoring cost grows with the
+   * windows scored. Needs a `CrossEncoder`; other scorers ignore it.
+   * @default 1
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * Document tokens per window when documents are split.
+   * @default all the room the query leaves in the model's window
+   */
+  chunkTokens?: number;
+  /**
+   * Tokens from one window's start to the next when documents are split.
+   * @default half a window
+   */
+  chunkStride?: number;
+  /**
+   * Blends the cross-encoder's order with the first stage's (the input order, which is the retriever's ranking in a
+   * ContextualCompressionRetriever): `{ method: 'rrf' }`, or `{ method: 'weighted', scoreKey }` with the first-stage
+   * score read from `metadata[scoreKey]`. `metadata.relevanceScore` is then the fused score and
+   * `metadata.crossEncoderScore` the model's own.
+   * @default undefined (the cross-encoder's order alone)
+   */
+  fusion?: FusionOptions;
+  /**
+   * Milliseconds a call may spend scoring, model loading included. Documents are scored in input order, a batch at a
+   * time, until the budget is spent; the ones left follow the scored ones in input order with
+   * `metadata.reranked: false`. A call overruns the budget by at most the batch in progress.
+   * @default no budget (every document is scored)
+   */
+  budgetMs?: number;
+  /**
+   * What a call does when the model fails to load, scoring fails or `timeoutMs` passes: `'throw'` rejects;
+   * `'first-stage'` returns the first `topN` documents in input order with `metadata.reranked: false` and reports the
+   * error through `onStats` and the callbacks (a `cross_encoder_fallback` custom event). A caller's abort or
+   * `dispose()` still rejects.
+   * @default 'throw'
+   */
+  fallback?: 'throw' | 'first-stage';
+  /**
+   * Called after every call with what it cost: documents, documents scored, pairs, truncated pairs, windows, padded
+   * tokens, and milliseconds loading, queued, tokenizing and in inference. The same figures go to the callbacks as a
+   * `cross_encoder_stats` custom event, so they appear in traces of the retriever run.
+   * @default undefined
+   */
+  onStats?: (stats: RerankStats) => void;
+}
+
+/**
+ * What one reranking call cost. The engine's counts and stage times are present when the scorer reports them (a
+ * `CrossEncoder` does), summed over the batches a budget scored one by one.
+ */
+export interface RerankStats extends Partial<ScoringStats> {
+  /** Documents given. */
+  documents: number;
+  /** Documents the cross-encoder scored; fewer than `documents` when a budget ran out or the call fell back. */
+  reranked: number;
+  /** Waiting for the model to load. */
+  loadMs: number;
+  /** The whole call. */
+  totalMs: number;
+  /** Why the call fell back to the first-stage order, when it did. */
+  fallback?: { code: string; message: string };
+}
+
+/** One result of {@link CrossEncoderReranker.rerank}. */
+export interface RerankResult {
+  /** Position in the documents given. */
+  index: number;
+  /** The cross-encoder's score, or the fused score with `fusion`; `NaN` for a document left unscored. */
+  relevanceScore: number;
+  /** Present when a budget or fallback is set: whether the cross-encoder scored this document. */
+  reranked?: boolean;
+  /** The window that scored, when the document was split into windows. */
+  chunk?: number;
 }
 
 /** Per-call options of {@link CrossEncoderReranker.rerank}, named as CohereRerank names them. */
@@ -82,21 +160,46 @@ export interface CrossEncoderRerankOptions {
   timeoutMs?: number;
 }
 
-/** One reranking call's settings, checked. */
-interface RerankCall {
-  topN: number;
-  minScore: number | undefined;
-  signal: AbortSignal | undefined;
-  timeoutMs: number | undefined;
-  /** The option `timeoutMs` came from, named in a timeout's message. */
-  setting: string;
-}
-
 /** What `rerank` accepts per document, as CohereRerank does: a Document, a string, or a record with `pageContent`. */
 export type RerankInput = DocumentInterface | string | Record<string, string>;
 
 // Keys the reranker handles itself; any other option is a loading option of the engine.
-const OWN_KEYS = new Set(['model', 'topN', 'batchSize', 'activation', 'minScore', 'timeoutMs']);
+const OWN_KEYS = new Set([
+  'model',
+  'topN',
+  'batchSize',
+  'activation',
+  'minScore',
+  'timeoutMs',
+  'maxChunksPerDoc',
+  'chunkTokens',
+  'chunkStride',
+  'fusion',
+  'budgetMs',
+  'fallback',
+  'onStats',
+]);
+
+/** Pairs a budgeted call scores per step when no `batchSize` is set: a `CrossEncoder`'s default batch. */
+const BUDGET_STEP = 32;
+
+/** One document's place in a call's result. */
+interface Ranked {
+  index: number;
+  relevanceScore: number;
+  reranked: boolean;
+  crossEncoderScore?: number;
+  chunk?: number;
+}
+
+/** A call's settings once validated. */
+interface CallSettings {
+  topN: number;
+  minScore: number | undefined;
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  setting: string;
+}
 
 /**
  * A LangChain document compressor that reranks documents with a local cross-encoder. A drop-in replacement for
@@ -117,13 +220,51 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly activation: Activation | undefined;
   readonly minScore: number | undefined;
   readonly timeoutMs: number | undefined;
+  readonly maxChunksPerDoc: number | undefined;
+  readonly chunkTokens: number | undefined;
+  readonly chunkStride: number | undefined;
+  readonly fusion: Fusion | undefined;
+  readonly budgetMs: number | undefined;
+  readonly fallback: 'throw' | 'first-stage';
+  readonly #onStats: ((stats: RerankStats) => void) | undefined;
   readonly #shared: Scorer | undefined;
   readonly #loaded: Lazy<Scorer>;
+  /** One controller per call in progress, so `dispose()` can stop them all. */
+  readonly #calls = new Set<AbortController>();
 
   constructor(fields: CrossEncoderRerankerOptions = {}) {
     super();
-    const { model = DEFAULT_MODEL, topN = 3, batchSize, activation, minScore, timeoutMs, ...loadOptions } = fields;
+    const {
+      model = DEFAULT_MODEL,
+      topN = 3,
+      batchSize,
+      activation,
+      minScore,
+      timeoutMs,
+      maxChunksPerDoc,
+      chunkTokens,
+      chunkStride,
+      fusion,
+      budgetMs,
+      fallback = 'throw',
+      onStats,
+      ...loadOptions
+    } = fields;
     this.topN = validateTopN(topN, 'topN');
+    this.maxChunksPerDoc =
+      maxChunksPerDoc === undefined ? undefined : validateBatchSize(maxChunksPerDoc, 'maxChunksPerDoc');
+    this.chunkTokens = chunkTokens === undefined ? undefined : validateBatchSize(chunkTokens, 'chunkTokens');
+    this.chunkStride = chunkStride === undefined ? undefined : validateBatchSize(chunkStride, 'chunkStride');
+    this.fusion = validateFusion(fusion, 'fusion');
+    this.budgetMs = validateTimeoutMs(budgetMs, 'budgetMs');
+    if (fallback !== 'throw' && fallback !== 'first-stage') {
+      throw new InvalidArgumentError('fallback', `expected 'throw' or 'first-stage', got ${describe(fallback)}.`);
+    }
+    this.fallback = fallback;
+    if (onStats !== undefined && typeof onStats !== 'function') {
+      throw new InvalidArgumentError('onStats', `expected a function, got ${describe(onStats)}.`);
+    }
+    this.#onStats = onStats;
     this.batchSize = batchSize === undefined ? undefined : validateBatchSize(batchSize, 'batchSize');
     this.activation = activation;
     this.minScore = validateMinScore(minScore, 'minScore');
@@ -165,10 +306,14 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   }
 
   /**
-   * Frees a model the reranker loaded itself; a later call loads it again. A scorer passed in as `model` is left
+   * Stops every call in progress (each rejects with an `AbortError`) and frees a model the reranker loaded itself,
+   * within one batch of the call being scored; a later call loads it again. A scorer passed in as `model` is left
    * alone: its owner disposes it.
    */
   async dispose(): Promise<void> {
+    const reason = new DOMException('The reranker was disposed.', 'AbortError');
+    for (const call of this.#calls) call.abort(reason);
+    this.#calls.clear();
     if (this.#shared !== undefined) return;
     await this.#loaded.reset(async (scorer) => (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.());
   }
@@ -176,7 +321,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   /**
    * Reranks `documents` for `query`: new Documents, best first, at most `topN`, each with
    * `metadata.relevanceScore`. `id`, `pageContent` and other metadata are kept; the inputs are not modified.
-   * With callbacks (as ContextualCompressionRetriever passes), the reranking is reported as a child retriever run.
+   * With callbacks (as ContextualCompressionRetriever passes), the reranking is reported as a child retriever run,
+   * with the call's figures as a `cross_encoder_stats` custom event.
    */
   override async compressDocuments(
     documents: DocumentInterface[],
@@ -189,6 +335,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     if (documents.length === 0) return [];
     requireQuery(query, 'query');
     const texts = Array.from(documents, (doc, i) => pageContentOf(doc, `documents[${i}]`));
+    const firstStage = this.#firstStageScores(documents);
 
     const manager = CallbackManager.configure(callbacks);
     const runManager = await manager?.handleRetrieverStart(
@@ -201,14 +348,16 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       'CrossEncoderReranker',
     );
     try {
-      const ranked = await this.#rank(query, texts, {
+      const { ranked, stats } = await this.#rank(query, texts, firstStage, {
         topN: this.topN,
         minScore: this.minScore,
         signal: undefined,
         timeoutMs: this.timeoutMs,
         setting: 'timeoutMs',
       });
-      const result = ranked.map(({ index, score }) => annotate(documents[index] as DocumentInterface, score));
+      const result = ranked.map((r) => annotate(documents[r.index] as DocumentInterface, r, this.#marksReranked));
+      if (stats.fallback !== undefined) await runManager?.handleCustomEvent?.('cross_encoder_fallback', stats.fallback);
+      await runManager?.handleCustomEvent?.('cross_encoder_stats', stats);
       await runManager?.handleRetrieverEnd(result);
       return result;
     } catch (error) {
@@ -225,7 +374,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     documents: Array<RerankInput>,
     query: string,
     callOptions?: CrossEncoderRerankOptions,
-  ): Promise<Array<{ index: number; relevanceScore: number }>> {
+  ): Promise<RerankResult[]> {
     if (!Array.isArray(documents)) {
       throw new InvalidArgumentError('documents', `expected an array, got ${describe(documents)}.`);
     }
@@ -240,39 +389,158 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       typeof doc === 'string' ? doc : pageContentOf(doc as { pageContent?: unknown }, `documents[${i}]`),
     );
     if (texts.length === 0) return [];
-    const ranked = await this.#rank(query, texts, {
+    const firstStage = this.#firstStageScores(documents);
+    const { ranked } = await this.#rank(query, texts, firstStage, {
       topN,
       minScore,
       signal,
-      ...(timeoutMs === undefined
-        ? { timeoutMs: this.timeoutMs, setting: 'timeoutMs' }
-        : { timeoutMs, setting: 'options.timeoutMs' }),
+      timeoutMs: timeoutMs ?? this.timeoutMs,
+      setting: timeoutMs === undefined ? 'timeoutMs' : 'options.timeoutMs',
     });
-    return ranked.map(({ index, score }) => ({ index, relevanceScore: score }));
+    return ranked.map((r) => {
+      const out: RerankResult = { index: r.index, relevanceScore: r.relevanceScore };
+      if (this.#marksReranked) out.reranked = r.reranked;
+      if (r.chunk !== undefined) out.chunk = r.chunk;
+      return out;
+    });
   }
 
-  async #rank(query: string, texts: string[], call: RerankCall): Promise<RankResult[]> {
-    const { topN, minScore, signal, timeoutMs, setting } = call;
-    if (topN === 0) return [];
+  /** Whether results say which documents were scored: only when some may not be. */
+  get #marksReranked(): boolean {
+    return this.budgetMs !== undefined || this.fallback === 'first-stage';
+  }
+
+  /** Each document's first-stage score, read for weighted fusion; a missing or non-numeric one is an error. */
+  #firstStageScores(documents: readonly unknown[]): (number | undefined)[] | undefined {
+    const key = this.fusion?.scoreKey;
+    if (key === undefined) return undefined;
+    return documents.map((doc, i) => {
+      const value = (doc as { metadata?: Record<string, unknown> } | null)?.metadata?.[key];
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new InvalidArgumentError(
+          `documents[${i}].metadata.${key}`,
+          `weighted fusion reads the first-stage score from metadata.${key}; expected a finite number, got ` +
+            `${describe(value)}. Set fusion.scoreKey to the key your retriever writes, or use { method: 'rrf' }.`,
+        );
+      }
+      return value;
+    });
+  }
+
+  async #rank(
+    query: string,
+    texts: string[],
+    firstStage: (number | undefined)[] | undefined,
+    settings: CallSettings,
+  ): Promise<{ ranked: Ranked[]; stats: RerankStats }> {
+    const started = performance.now();
+    const stats: RerankStats = { documents: texts.length, reranked: 0, loadMs: 0, totalMs: 0 };
+    const finish = (ranked: Ranked[]) => {
+      stats.totalMs = performance.now() - started;
+      this.#onStats?.({ ...stats });
+      return { ranked, stats };
+    };
+    if (settings.topN === 0) return finish([]);
+    const { signal } = settings;
     if (signal?.aborted) throw abortError('Reranking', signal.reason);
-    const deadline = callDeadline(signal, timeoutMs, setting);
+    const call = this.#track(signal);
+    const deadline = callDeadline(call.signal, settings.timeoutMs, settings.setting);
     try {
-      // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
-      // custom Scorer that ignores signals.
-      const ranked = await untilAborted(
-        this.#loaded.get().then((scorer) => {
-          const options: Record<string, unknown> = { topK: topN };
-          if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
-          if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
-          if (deadline.signal !== undefined) options['signal'] = deadline.signal;
-          return scorer.rank(query, texts, options);
-        }),
-        deadline,
-      );
-      return minScore === undefined ? ranked : ranked.filter((r) => r.score >= minScore);
+      const scored = await this.#score(query, texts, deadline, stats, started);
+      stats.reranked = scored.length;
+      return finish(this.#order(scored, texts.length, firstStage, settings));
+    } catch (error) {
+      // The caller's abort and dispose() always reject; failures and timeouts may fall back.
+      if (this.fallback !== 'first-stage' || call.signal.aborted) throw error;
+      stats.fallback = {
+        code: (error as { code?: unknown } | null)?.code?.toString() ?? 'UNKNOWN',
+        message: error instanceof Error ? error.message : String(error),
+      };
+      return finish(firstStageOrder(0, texts.length).slice(0, settings.topN));
     } finally {
       deadline.dispose();
+      call.dispose();
     }
+  }
+
+  /** Cross-encoder scores for the documents it reaches: all of them, or those a budget allows in input order. */
+  async #score(
+    query: string,
+    texts: string[],
+    deadline: CallDeadline,
+    stats: RerankStats,
+    started: number,
+  ): Promise<RankResult[]> {
+    const budgetEnd = this.budgetMs === undefined ? undefined : started + this.budgetMs;
+    const loadStarted = performance.now();
+    // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
+    // custom Scorer that ignores signals. A budget bounds the wait for the load the same way.
+    const scorer = await untilAborted(withinBudget(this.#loaded.get(), budgetEnd), deadline);
+    stats.loadMs = performance.now() - loadStarted;
+    if (scorer === undefined) return [];
+    const options: Record<string, unknown> = {};
+    if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
+    if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
+    if (deadline.signal !== undefined) options['signal'] = deadline.signal;
+    if (this.maxChunksPerDoc !== undefined) options['maxChunksPerDoc'] = this.maxChunksPerDoc;
+    if (this.chunkTokens !== undefined) options['chunkTokens'] = this.chunkTokens;
+    if (this.chunkStride !== undefined) options['chunkStride'] = this.chunkStride;
+    options['onStats'] = (part: ScoringStats) => addStats(stats, part);
+    if (budgetEnd === undefined) return untilAborted(scorer.rank(query, texts, options), deadline);
+
+    const step = this.batchSize ?? BUDGET_STEP;
+    const scored: RankResult[] = [];
+    for (let start = 0; start < texts.length && performance.now() < budgetEnd; start += step) {
+      const part = await untilAborted(scorer.rank(query, texts.slice(start, start + step), options), deadline);
+      for (const r of part) scored.push({ ...r, index: r.index + start });
+    }
+    return scored;
+  }
+
+  /** Scored documents best first (fused with the first stage when asked), then unscored ones in input order. */
+  #order(
+    scored: RankResult[],
+    count: number,
+    firstStage: (number | undefined)[] | undefined,
+    settings: CallSettings,
+  ): Ranked[] {
+    const { minScore, topN } = settings;
+    const kept = minScore === undefined ? scored : scored.filter((r) => r.score >= minScore);
+    let ranked: Ranked[];
+    if (this.fusion === undefined) {
+      ranked = kept.map((r) => ({ index: r.index, relevanceScore: r.score, reranked: true, chunk: r.chunk }));
+    } else {
+      const fused = fuse(
+        kept.map((r) => ({ index: r.index, score: r.score, firstStage: firstStage?.[r.index] })),
+        this.fusion,
+      );
+      ranked = kept.map((r) => ({
+        index: r.index,
+        relevanceScore: fused.get(r.index) as number,
+        crossEncoderScore: r.score,
+        reranked: true,
+        chunk: r.chunk,
+      }));
+    }
+    ranked.sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
+    const seen = new Set(scored.map((r) => r.index));
+    const unscored = firstStageOrder(0, count).filter((r) => !seen.has(r.index));
+    return [...ranked, ...unscored].slice(0, topN);
+  }
+
+  /** A signal for one call that fires with the caller's `signal` or when the reranker is disposed. */
+  #track(signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#calls.add(controller);
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#calls.delete(controller);
+      },
+    };
   }
 }
 
@@ -297,13 +565,58 @@ function untilAborted<T>(work: Promise<T>, deadline: CallDeadline): Promise<T> {
   });
 }
 
-function annotate(doc: DocumentInterface, relevanceScore: number): DocumentInterface {
-  const copy = new Document({
-    pageContent: doc.pageContent,
-    metadata: { ...doc.metadata, relevanceScore },
-  });
+function annotate(doc: DocumentInterface, ranked: Ranked, marksReranked: boolean): DocumentInterface {
+  const metadata: Record<string, unknown> = { ...doc.metadata };
+  if (ranked.reranked) metadata['relevanceScore'] = ranked.relevanceScore;
+  if (ranked.crossEncoderScore !== undefined) metadata['crossEncoderScore'] = ranked.crossEncoderScore;
+  if (ranked.chunk !== undefined) metadata['chunk'] = ranked.chunk;
+  if (marksReranked) metadata['reranked'] = ranked.reranked;
+  const copy = new Document({ pageContent: doc.pageContent, metadata });
   if (doc.id !== undefined) copy.id = doc.id;
   return copy;
+}
+
+/** Documents `from`..`to` unscored, in input order. */
+function firstStageOrder(from: number, to: number): Ranked[] {
+  return Array.from({ length: to - from }, (_, i) => ({
+    index: from + i,
+    relevanceScore: Number.NaN,
+    reranked: false,
+  }));
+}
+
+/** Settles with `work`, or with `undefined` once the budget's end passes first. */
+function withinBudget<T>(work: Promise<T>, budgetEnd: number | undefined): Promise<T | undefined> {
+  if (budgetEnd === undefined) return work;
+  return new Promise<T | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), Math.max(0, budgetEnd - performance.now()));
+    timer.unref?.();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Adds one scoring call's figures to the call's totals. */
+function addStats(total: RerankStats, part: ScoringStats): void {
+  for (const key of [
+    'pairs',
+    'truncatedPairs',
+    'chunks',
+    'paddedTokens',
+    'queuedMs',
+    'tokenizeMs',
+    'inferenceMs',
+  ] as const) {
+    total[key] = (total[key] ?? 0) + part[key];
+  }
 }
 
 function pageContentOf(doc: { pageContent?: unknown } | null | undefined, parameter: string): string {

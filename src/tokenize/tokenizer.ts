@@ -4,6 +4,7 @@ import { ModelFormatError, ModelNotFoundError } from '../errors.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
 import { FastWordPiece, type SplitText } from './wordpiece-fast.js';
+import { passageWindows, SINGLE_WINDOW, tokensNeeded, type ChunkSettings } from './windows.js';
 
 /** Files a tokenizer is built from; `config` is `tokenizer_config.json`, which may be absent. */
 export interface TokenizerFiles {
@@ -15,6 +16,17 @@ export interface TokenizerFiles {
 export interface EncodedText {
   ids: readonly number[];
   complete: boolean;
+}
+
+/** Model inputs for a list of pairs, one row per passage window. */
+export interface EncodedWindows {
+  rows: AssembledPair[];
+  /** The pair each row belongs to. */
+  owners: number[];
+  /** Each row's window within its pair, from 0. */
+  windows: number[];
+  /** Pairs that lost tokens: cut by truncation, or longer than all their windows. */
+  truncated: number;
 }
 
 /** Settings that `tokenizer_config.json` may carry. */
@@ -116,12 +128,31 @@ export class PairTokenizer {
     maxLength: number,
     strategy: TruncationStrategy,
   ): Promise<AssembledPair[]> {
+    return (await this.encodeWindows(pairs, maxLength, strategy, SINGLE_WINDOW)).rows;
+  }
+
+  /**
+   * Encodes pairs, splitting a passage that does not fit beside its query into overlapping windows (the query kept
+   * whole in each, as truncation would keep it). A pair that fits, or any pair when `chunks.maxChunks` is 1, gets
+   * exactly the one row `encodePair` gives. A query repeated across pairs (the usual rerank call) is encoded once.
+   */
+  async encodeWindows(
+    pairs: readonly (readonly [string, string])[],
+    maxLength: number,
+    strategy: TruncationStrategy,
+    chunks: ChunkSettings,
+  ): Promise<EncodedWindows> {
     const budget = Math.max(0, maxLength - this.addedTokens);
     const side = this.settings.truncationSide;
+    const chunked = chunks.maxChunks > 1;
+    const passageLimit = chunked ? tokensNeeded(budget, chunks) + 1 : budget + 1;
     const queries = [...new Set(pairs.map(([query]) => query))];
-    const encoded = await this.#encodeTexts([...queries, ...pairs.map(([, passage]) => passage)], budget + 1);
-    const byQuery = new Map(queries.map((query, i) => [query, encoded[i] as EncodedText]));
-    const passages = encoded.slice(queries.length);
+    const encodedQueries = await this.#encodeTexts(queries, budget + 1);
+    const byQuery = new Map(queries.map((query, i) => [query, encodedQueries[i] as EncodedText]));
+    const passages = await this.#encodeTexts(
+      pairs.map(([, passage]) => passage),
+      passageLimit,
+    );
     // When both sides overflow, which one is longer decides who keeps the odd token: that needs true lengths.
     const redo = new Set<string>();
     pairs.forEach(([query, passage], i) => {
@@ -137,12 +168,29 @@ export class PairTokenizer {
       const texts = [...redo];
       (await this.#encodeTexts(texts)).forEach((e, i) => full.set(texts[i] as string, e));
     }
-    return pairs.map(([query, passage], i) => {
+    const out: EncodedWindows = { rows: [], owners: [], windows: [], truncated: 0 };
+    pairs.forEach(([query, passage], owner) => {
       const q = full.get(query) ?? (byQuery.get(query) as EncodedText);
-      const p = full.get(passage) ?? (passages[i] as EncodedText);
+      const p = full.get(passage) ?? (passages[owner] as EncodedText);
       const [queryKeeps, passageKeeps] = pairLengths(q.ids.length, p.ids.length, budget, strategy);
-      return this.#template.assemble(cut(q.ids, queryKeeps, side), cut(p.ids, passageKeeps, side));
+      const queryIds = cut(q.ids, queryKeeps, side);
+      const fits = queryKeeps === q.ids.length && passageKeeps === p.ids.length;
+      if (fits || !chunked) {
+        out.rows.push(this.#template.assemble(queryIds, cut(p.ids, passageKeeps, side)));
+        out.owners.push(owner);
+        out.windows.push(0);
+        if (!fits) out.truncated++;
+        return;
+      }
+      const { ranges, complete } = passageWindows(p.ids.length, budget - queryKeeps, chunks);
+      ranges.forEach(([start, end], window) => {
+        out.rows.push(this.#template.assemble(queryIds, p.ids.slice(start, end)));
+        out.owners.push(owner);
+        out.windows.push(window);
+      });
+      if (!complete || queryKeeps < q.ids.length) out.truncated++;
     });
+    return out;
   }
 
   /** One text with the single-sequence special tokens, truncated to `maxLength` tokens in all (for embedding models). */

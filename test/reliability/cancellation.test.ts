@@ -228,3 +228,66 @@ describe('CrossEncoderReranker', () => {
     await loading.dispose();
   });
 });
+
+describe('dispose() during a 5,000-document call', () => {
+  const docs = Array.from({ length: 5000 }, (_, i) => passage(i));
+
+  /** The whole 5,000-document job, estimated from a tenth of it on the same model. */
+  async function estimate(scorer: CrossEncoder): Promise<number> {
+    const started = performance.now();
+    await scorer.rank(QUERY, docs.slice(0, 500));
+    return 10 * (performance.now() - started);
+  }
+
+  for (const worker of [true, false]) {
+    it(`rejects running and queued calls with AbortError and frees the model within one batch (worker: ${worker})`, async () => {
+      const own = await CrossEncoder.load(modelDir('tiny'), { batchSize: BATCH, worker });
+      const job = await estimate(own);
+      let disposedAt = 0;
+      const big = settle(own.rank(QUERY, docs), () => disposedAt);
+      // The worker queues this behind the big call; inline calls run side by side, so it is already done.
+      const queued = worker ? [settle(own.rank(QUERY, SMALL), () => disposedAt)] : [];
+      // Past the up-front tokenization, deep in the batches.
+      await new Promise((resolve) => setTimeout(resolve, 0.3 * job));
+      disposedAt = performance.now();
+      await own.dispose();
+      const disposeMs = performance.now() - disposedAt;
+      for (const outcome of [await big, ...(await Promise.all(queued))]) {
+        expect(outcome.error).toBeInstanceOf(AbortError);
+        expect((outcome.error as Error).message).toMatch(/disposed/);
+      }
+      // Before, release waited behind the whole job (about 70% of it was left); now one batch is the wait.
+      expect(disposeMs).toBeLessThan(0.1 * job);
+      await expect(own.rank(QUERY, SMALL)).rejects.toThrow(/disposed/);
+      await own.dispose(); // twice is harmless
+    });
+  }
+
+  it('CrossEncoderReranker.dispose stops its calls the same way, loaded model or shared scorer', async () => {
+    const reranker = new CrossEncoderReranker({ model: modelDir('tiny'), batchSize: BATCH, topN: 3 });
+    await reranker.warmup();
+    const started = performance.now();
+    await reranker.rerank(docs.slice(0, 500), QUERY);
+    const job = 10 * (performance.now() - started);
+    const big = reranker.compressDocuments(
+      docs.map((text) => new Document({ pageContent: text })),
+      QUERY,
+    );
+    let disposedAt = 0;
+    const outcome = settle(big, () => disposedAt);
+    await new Promise((resolve) => setTimeout(resolve, 0.3 * job));
+    disposedAt = performance.now();
+    await reranker.dispose();
+    const disposeMs = performance.now() - disposedAt;
+    expect((await outcome).error).toBeInstanceOf(AbortError);
+    expect(disposeMs).toBeLessThan(0.1 * job);
+
+    // A shared scorer is not the reranker's to free: its calls stop, the scorer keeps working.
+    const sharing = new CrossEncoderReranker({ model, topN: 3 });
+    const shared = settle(sharing.rerank(docs, QUERY), () => 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sharing.dispose();
+    expect((await shared).error).toBeInstanceOf(AbortError);
+    expect(await model.rank(QUERY, SMALL)).toEqual(smallScores);
+  });
+});

@@ -19,7 +19,8 @@ expectTypeOf<Parameters<CohereRerank['compressDocuments']>>().toExtend<
 >();
 expectTypeOf<ReturnType<CrossEncoderReranker['compressDocuments']>>().toEqualTypeOf<Promise<DocumentInterface[]>>();
 expectTypeOf<Parameters<CohereRerank['rerank']>[0]>().toEqualTypeOf<Parameters<CrossEncoderReranker['rerank']>[0]>();
-expectTypeOf<ReturnType<CrossEncoderReranker['rerank']>>().toEqualTypeOf<ReturnType<CohereRerank['rerank']>>();
+// Ours may add fields (`reranked`, `chunk`) but every result is one Cohere code can read.
+expectTypeOf<ReturnType<CrossEncoderReranker['rerank']>>().toExtend<ReturnType<CohereRerank['rerank']>>();
 expectTypeOf<{ topN?: number }>().toExtend<NonNullable<Parameters<CrossEncoderReranker['rerank']>[2]>>();
 
 // Constructor options Cohere code passes, other than the Cohere model name and API key.
