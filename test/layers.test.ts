@@ -25,7 +25,7 @@ const FLOORS: readonly (readonly string[])[] = [
 /** Outside packages only some rooms may load. */
 const PACKAGES: Record<string, readonly string[]> = {
   'onnxruntime-node': ['engine/'],
-  '@huggingface/tokenizers': ['tokenize/'],
+  tokenizers: ['tokenize/'],
   '@langchain/core': ['langchain/'],
 };
 
