@@ -121,6 +121,8 @@ def _spm(lines: list[str], work: Path, **kwargs) -> Path:
         num_threads=1,
         seed_sentencepiece_size=50_000,
         input_sentence_size=5_000,
+        # Without ../shared the text above is all there is, too little for VOCAB pieces: take what it holds.
+        hard_vocab_limit=False,
         **kwargs,
     )
     return prefix.with_suffix(".model")
