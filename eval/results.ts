@@ -383,8 +383,8 @@ const NEXT_STEP = [
   '   ListNet target, so the student learns the order the teachers agree on rather than one score scale.',
   '',
   'Both change only the teacher-score step of `tools/train_cross_encoder.py --recipe ict` (computed once, before',
-  'training), but each needs a full run of 3,800 batched steps: about 5 minutes on one H200, over a month on the',
-  'shared 2-core CPU these figures were measured on (733 s per step there, docs/fine-tuning.md). No GPU was',
+  'training), but each needs a full run of 3,800 batched steps: about 5 minutes on one H200, about two days on',
+  'a quiet 2-core CPU (48.5 s per step, docs/fine-tuning.md). No GPU was',
   'available when this report was produced, so neither has been tried.',
 ];
 

@@ -174,11 +174,13 @@ nDCG@10 with this package's `eval` core (`npm run eval:results`; full table, Sci
 {rows}
 
 For scale: BM25 alone 0.5058, all-MiniLM-L6-v2 cosine reranking 0.6424 on the same DL19 candidates.
-SciFact was not rerun with this model (300 claims at top-10 would have taken over two hours on that
-machine); in the 3-claim SciFact example it ranked below the dense first stage.
+Out of its domain it hurts: SciFact, BM25 top-10 of all 300 claims, nDCG@10 0.5166 against BM25's 0.6759
+(`npm run eval:rerank-options`, docs/evaluation.md), and in the 3-claim SciFact example it ranked below the dense
+first stage.
 
-Training cost on a CPU: `tools/train_cross_encoder.py --recipe ict --time-steps 3` took 733 s per step
-on that shared machine (68 ms on the H200). No GPU machine was available to this build, so the run was
+Training cost on a CPU: `tools/train_cross_encoder.py --recipe ict --time-steps 3` took 48.5 s per step
+on a quiet 2-core machine (733 s while six jobs shared it; 68 ms on the H200), so 3,800 steps take about two days
+there. No GPU machine was available to this build, so the run was
 not reproduced; the parts above are the GPU run's.
 """
     (dst / "README.md").write_text(card)
