@@ -25,10 +25,11 @@ core="$(node -p "require('./package.json').devDependencies['@langchain/core']")"
 version="$(node -p "require('./package.json').version")"
 app="$work/app"
 mkdir -p "$app"
-# The CPU build of onnxruntime-node ships inside its package; its install step only fetches GPU binaries.
-printf 'onnxruntime-node-install=skip\n' >"$app/.npmrc"
-printf '{ "name": "pack-check-app", "private": true }\n' >"$app/package.json"
-(cd "$app" && npm install --no-audit --no-fund --loglevel=error "@langchain/core@$core" "$work/$tarball" >/dev/null)
+# The CPU build of onnxruntime-node ships inside its package; its install step only fetches GPU binaries. The app
+# skips it as the README tells users to: allowScripts for npm 11.16+, the environment variable for older npm.
+printf '{ "name": "pack-check-app", "private": true, "allowScripts": { "onnxruntime-node": false } }\n' >"$app/package.json"
+(cd "$app" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error \
+  "@langchain/core@$core" "$work/$tarball" >/dev/null)
 
 cd "$app"
 node --input-type=module -e "
