@@ -496,21 +496,10 @@ def train_ict(args) -> dict:
     if timing:
         log(f"timing: {train_s / steps:.2f} s/step over {steps} steps on {device} ({args.groups} groups x {args.group_size})")
         return {}
-    if best_state is not None and args.select_best:
-        model.load_state_dict(best_state)
-    else:
-        best = {"step": steps, "dev_ndcg10": history[-1]["dev_ndcg10"] if history else None}
-    model = model.float().cpu().eval()
-    return {
-        "model": model,
-        "stats": stats,
-        "history": history,
-        "selected": best,
-        "steps_run": steps,
-        "train_seconds": round(train_s, 1),
-        "total_seconds": round(time.time() - t0, 1),
-        "device": device,
-    }
+    result = finish_run(model, best, best_state, history, stats, steps, train_s, t0, args.select_best)
+    result["model"] = model.float().cpu().eval()
+    result["device"] = device
+    return result
 
 
 def save_parts(model, dst: Path) -> None:
@@ -660,11 +649,17 @@ def train(args) -> dict:
     if args.time_steps:
         log(f"timing: {train_s / steps:.2f} s/step over {steps} steps")
         return {}
-    if best_state is not None and args.select_best:
+    result = finish_run(model, best, best_state, history, stats, steps, train_s, t0, args.select_best)
+    model.eval()
+    return result
+
+
+def finish_run(model, best, best_state, history, stats, steps, train_s, t0, select_best) -> dict:
+    """Loads the chosen checkpoint (the best dev one when asked, else the last) and describes the run."""
+    if best_state is not None and select_best:
         model.load_state_dict(best_state)
     else:
         best = {"step": steps, "dev_ndcg10": history[-1]["dev_ndcg10"] if history else None}
-    model.eval()
     return {
         "model": model,
         "stats": stats,
