@@ -1,15 +1,27 @@
-import { defineConfig } from 'tsup';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Options } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
-const external = ['onnxruntime-node', 'tokenizers', /^@langchain\//];
+const external = ['onnxruntime-node', 'onnxruntime-common', 'tokenizers', /^@langchain\//];
+// The browser build leaves its bindings to the app's bundler too.
+const webExternal = ['onnxruntime-web', 'onnxruntime-common', '@mlc-ai/web-tokenizers', /^@langchain\//];
 
 // The output is unminified, readable JavaScript, so the tarball ships no maps (see ARCHITECTURE.md); SOURCEMAP=1
 // writes them for local debugging.
 const sourcemap = process.env.SOURCEMAP === '1';
 
+/** The browser build takes the web platform wherever the source imports the current one (src/platform/current.ts). */
+const webPlatform: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'web-platform',
+  setup(build) {
+    const web = fileURLToPath(new URL('./src/platform/current.web.ts', import.meta.url));
+    build.onResolve({ filter: /platform\/current\.js$/ }, () => ({ path: web }));
+  },
+};
+
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', remote: 'src/remote-entry.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap,
@@ -27,5 +39,16 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     external,
+  },
+  {
+    // Browsers and web workers: ES modules for bundlers (Vite, webpack, esbuild, Next.js), one platform in each file.
+    entry: { web: 'src/web.ts', 'web-worker': 'src/engine/worker.ts' },
+    format: ['esm'],
+    dts: { entry: { web: 'src/web.ts' } },
+    sourcemap,
+    target: 'es2022',
+    platform: 'browser',
+    external: webExternal,
+    esbuildPlugins: [webPlatform],
   },
 ]);

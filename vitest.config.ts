@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests (`*.test.ts`) need no model or only the tiny one; integration tests
-// (`*.int.test.ts`, under test/ and eval/) run the MiniLM-sized models built by `npm run models`.
+// (`*.int.test.ts`, under test/ and eval/) run the MiniLM-sized models built by `npm run models`; browser tests
+// (test/browser/) run the browser build in headless Chromium.
 // ARCHITECTURE.md says where each kind of test lives.
 export default defineConfig({
   test: {
@@ -10,8 +11,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'eval/**/*.test.ts', 'bench/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**', 'test/browser/**'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        // A real browser (headless Chromium from npm) running the browser build; one page at a time.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
         },
       },
       {

@@ -9,7 +9,7 @@ import type { CrossEncoder as CrossEncoderType } from '../src/cross-encoder.js';
 import { buildFeeds, type FeedLayout } from '../src/engine/feeds.js';
 import { planBatches } from '../src/tokenize/batches.js';
 import type { AssembledPair } from '../src/tokenize/pair-template.js';
-import { PairTokenizer } from '../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../src/engine/model-files.js';
 import { median } from './metrics.js';
 import { modelDir, onnxFile, type Variant } from './runners.js';
 import { buildWorkloads, ROOT, type WorkItem } from './workloads.js';
@@ -118,11 +118,11 @@ for (const { model, variant, items } of configs) {
 
   // Raw session options on pre-built feeds (inference alone).
   const dir = modelDir(model);
-  const tokenizer = await PairTokenizer.fromFiles({
+  const tokenizer = await openPairTokenizer({
     tokenizerJson: join(dir, 'tokenizer.json'),
     tokenizerConfig: join(dir, 'tokenizer_config.json'),
   });
-  const layout: FeedLayout = { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  const layout: FeedLayout = { Tensor: ort.Tensor, inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
   const feeds: Record<string, ort.Tensor>[] = [];
   for (const it of items) {
     const enc = await tokenizer.encodePairs(
@@ -177,8 +177,8 @@ for (const { model, variant, items } of configs) {
 {
   const dir = modelDir('tiny');
   const files = { tokenizerJson: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
-  const tokenizer = await PairTokenizer.fromFiles(files);
-  const general = await PairTokenizer.fromFiles(files, { fastPath: false });
+  const tokenizer = await openPairTokenizer(files);
+  const general = await openPairTokenizer(files, { fastPath: false });
   const items = dl19.slice(0, 6);
   const pairs = items.reduce((n, it) => n + it.passages.length, 0);
   await alternate('tokenizer', 'any (BERT WordPiece)', `${pairs} DL19 pairs`, pairs, {
@@ -206,7 +206,7 @@ for (const { model, variant, items } of configs) {
     encoded.map((e) => e.ids.length),
     32,
   );
-  const layout: FeedLayout = { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  const layout: FeedLayout = { Tensor: ort.Tensor, inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
   await alternate('int64 feed layout', 'any', `${pairs} pairs, batches of 32`, pairs, {
     'one BigInt per element (engine)': async () => {
       for (const b of batches) buildFeeds(encoded, b, layout);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { PairTokenizer } from '../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../src/engine/model-files.js';
 import { median, ortGemmRoof, pairFlops, quantile, readShape } from './metrics.js';
 import { PYTHON, PythonProcess, ST_SCRIPT, threadEnv } from './python.js';
 import { renderChart, renderMarkdown, type Results, type RunnerStats } from './report.js';
@@ -145,7 +145,7 @@ async function benchModel(model: string, results: Results): Promise<void> {
   const workloads = await buildWorkloads(plan, modelDir('tiny'), LENGTH_SWEEP_CANDIDATES[model] ?? 32);
   const workloadFile = await writeWorkloadFile(workloads);
   const shape = readShape(modelDir(model));
-  const tokenizer = await PairTokenizer.fromFiles({
+  const tokenizer = await openPairTokenizer({
     tokenizerJson: join(modelDir(model), 'tokenizer.json'),
     tokenizerConfig: join(modelDir(model), 'tokenizer_config.json'),
   });

@@ -11,7 +11,7 @@ import type { CrossEncoderReranker as RerankerType } from '../src/langchain/rera
 import { buildFeeds, type FeedLayout } from '../src/engine/feeds.js';
 import { planBatches } from '../src/tokenize/batches.js';
 import type { AssembledPair } from '../src/tokenize/pair-template.js';
-import { PairTokenizer } from '../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../src/engine/model-files.js';
 import { ROOT, type WorkItem } from './workloads.js';
 
 export type Variant = 'fp32' | 'int8';
@@ -102,7 +102,7 @@ export async function openTransformersJs(config: RunnerConfig): Promise<Runner> 
  */
 export async function openRawOrt(config: RunnerConfig): Promise<Runner> {
   const dir = modelDir(config.model);
-  const tokenizer = await PairTokenizer.fromFiles({
+  const tokenizer = await openPairTokenizer({
     tokenizerJson: join(dir, 'tokenizer.json'),
     tokenizerConfig: join(dir, 'tokenizer_config.json'),
   });
@@ -112,6 +112,7 @@ export async function openRawOrt(config: RunnerConfig): Promise<Runner> {
     resolveSessionOptions({ threads: config.threads }),
   );
   const layout: FeedLayout = {
+    Tensor: ort.Tensor,
     inputs: session.inputNames as FeedLayout['inputs'],
     int32: false,
     padId: tokenizer.padId,

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PairTokenizer } from '../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../src/engine/model-files.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CACHE = join(ROOT, 'bench', '.cache');
@@ -116,7 +116,7 @@ export async function buildWorkloads(
 
   // Length sweep: `lengthSweepCandidates` candidates per call, each pair exactly `len` tokens after truncation (built from corpus
   // text long enough to be cut, so every runner sees the same pair length).
-  const tokenizer = await PairTokenizer.fromFiles({
+  const tokenizer = await openPairTokenizer({
     tokenizerJson: join(tokenizerDir, 'tokenizer.json'),
     tokenizerConfig: join(tokenizerDir, 'tokenizer_config.json'),
   });

@@ -5,6 +5,7 @@ import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
 import { AbortError, abortError, DisposedError, InvalidArgumentError } from './errors.js';
 import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
+import { platform } from './platform/current.js';
 import { onnxPathFor, type ModelVariant } from './engine/variant.js';
 import type { TruncationStrategy } from './tokenize/truncation.js';
 import type { ChunkSettings } from './tokenize/windows.js';
@@ -95,11 +96,18 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    */
   chunkStride?: number;
   /**
-   * Run tokenization and inference in a worker thread, so the event loop stays free while a model computes.
-   * `false` runs them on the calling thread: no thread start-up, but each batch blocks the loop.
+   * Run tokenization and inference in a worker (a worker thread on Node, a Web Worker in browsers), so the event
+   * loop (a page's main thread) stays free while a model computes. `false` runs them on the calling thread: no
+   * worker start-up, but each batch blocks the loop.
    * @default true
    */
   worker?: boolean;
+  /**
+   * The URL of the package's worker script (`dist/worker.js` on Node, `dist/web-worker.js` in browsers), for
+   * bundler setups that serve it somewhere else.
+   * @default the script beside the package's own code
+   */
+  workerUrl?: string | URL;
   /**
    * Linux only: the nice value (0-19) of the worker thread and of the ONNX Runtime threads it starts. A higher value
    * lets the event loop take the CPU first whenever both want it; the scores are unchanged, but scoring then also
@@ -116,10 +124,10 @@ const DEFAULT_WORKER_NICE = 0;
 
 /** What a loaded model turned out to be. */
 export interface CrossEncoderInfo {
-  /** The hub id or local folder it was loaded from. */
+  /** The hub id, local folder or folder URL it was loaded from. */
   model: string;
-  source: 'local' | 'hub';
-  /** Absolute path of the ONNX file in use. */
+  source: 'local' | 'hub' | 'url';
+  /** The ONNX file in use: its absolute path on Node, its URL in browsers. */
   onnxPath: string;
   /** Graph inputs fed, e.g. without `token_type_ids` for XLM-R rerankers. */
   inputs: readonly string[];
@@ -131,7 +139,7 @@ export interface CrossEncoderInfo {
   maxBatchTokens: number;
   /** Effective activation. */
   activation: ResolvedActivation;
-  /** Whether a worker thread does the computing. */
+  /** Whether a worker does the computing. */
   worker: boolean;
 }
 
@@ -214,11 +222,15 @@ export class CrossEncoder implements Scorer {
 
   /**
    * Loads a model from a local folder (hub layout: `config.json`, `tokenizer.json`, `onnx/model.onnx`) or a
-   * Hugging Face hub id, downloading it once into the cache.
+   * Hugging Face hub id, downloading it once into the cache. In browsers, a model folder is named by its URL
+   * (absolute, or relative to the page) and downloads are kept with the Cache API.
    */
   static async load(model: string = DEFAULT_MODEL, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
     if (typeof model !== 'string' || model.trim() === '') {
-      throw new InvalidArgumentError('model', `expected a hub id or a local folder, got ${describe(model)}.`);
+      throw new InvalidArgumentError(
+        'model',
+        `expected a hub id, a local folder or a folder URL, got ${describe(model)}.`,
+      );
     }
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
@@ -239,16 +251,30 @@ export class CrossEncoder implements Scorer {
     const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json']);
     const useWorker = options.worker ?? true;
     const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
-    const { resolved, opened } = await resolveAndOpen(model, files, onnxFile, options, async (resolved) => {
-      const spec: PairModelSpec = {
-        ...textModelSpec(resolved, onnxFile, options),
-        maxLength: options.maxLength,
-        maxBatchTokens: options.maxBatchTokens,
-        truncation,
-        activation: options.activation ?? 'auto',
-      };
-      return { spec, backend: useWorker ? await WorkerBackend.open(spec, nice) : await InlineBackend.open(spec) };
-    });
+    const workerUrl = options.workerUrl;
+    if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
+      throw new InvalidArgumentError('options.workerUrl', `expected a string or URL, got ${describe(workerUrl)}.`);
+    }
+    const { resolved, opened } = await resolveAndOpen(
+      platform.models,
+      model,
+      files,
+      onnxFile,
+      options,
+      async (resolved) => {
+        const spec: PairModelSpec = {
+          ...textModelSpec(resolved, onnxFile, options),
+          maxLength: options.maxLength,
+          maxBatchTokens: options.maxBatchTokens,
+          truncation,
+          activation: options.activation ?? 'auto',
+        };
+        const backend = useWorker
+          ? await WorkerBackend.open(spec, { nice, workerUrl })
+          : await InlineBackend.open(spec);
+        return { spec, backend };
+      },
+    );
     const { spec, backend } = opened;
     return new CrossEncoder(
       { model, source: resolved.source, onnxPath: spec.onnxPath, ...backend.info, worker: useWorker },

@@ -1,6 +1,7 @@
 // The layer rule of ARCHITECTURE.md, checked over the real import graph: every import in src/ points down to a
-// lower floor (or stays in its own folder), there are no cycles, only the engine loads ONNX Runtime, and the
-// evaluation tool reaches the library only through its public entry.
+// lower floor (or stays in its own folder), there are no cycles, only the platform seam loads a platform binding,
+// the browser and remote entries reach nothing that needs Node or a native addon, and the evaluation tool reaches
+// the library only through its public entry.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,18 +15,22 @@ const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
   ['validate.ts', 'ranking.ts'],
   ['hub/', 'tokenize/'],
+  ['platform/'],
   ['engine/'],
   ['cross-encoder.ts'],
   ['remote/', 'testing/'],
   ['serve/', 'langchain/'],
-  ['index.ts'],
+  ['index.ts', 'web.ts', 'remote-entry.ts'],
   ['bin.ts'],
 ];
 
-/** Outside packages only some rooms may load. */
+/** Outside packages only some rooms may load: platform bindings only the seam, peers only their adapter. */
 const PACKAGES: Record<string, readonly string[]> = {
-  'onnxruntime-node': ['engine/'],
-  tokenizers: ['tokenize/'],
+  'onnxruntime-node': ['platform/'],
+  'onnxruntime-web': ['platform/'],
+  tokenizers: ['platform/'],
+  '@mlc-ai/web-tokenizers': ['platform/'],
+  'node:worker_threads': ['platform/'],
   '@langchain/core': ['langchain/'],
 };
 
@@ -70,6 +75,37 @@ const graph = new Map(
       .map((s) => resolveImport(file, s)),
   ]),
 );
+
+/** The specifiers a module loads at run time: type-only imports and re-exports are erased by the build. */
+function valueImportsOf(code: string): string[] {
+  const withoutTypes = code
+    .replace(/\b(?:import|export)\s+type\s[^;]*?\sfrom\s*['"][^'"]+['"]/g, '')
+    .replace(/\b(?:import|export)\s+type\s*\{[^}]*\}\s*from\s*['"][^'"]+['"]/g, '');
+  return importsOf(withoutTypes);
+}
+
+/**
+ * Every module (file under src/, or outside package) that loading `entry` runs, following value imports only. The
+ * browser build swaps `platform/current.ts` for `platform/current.web.ts` (tsup.config.ts); `swap` does the same.
+ */
+function reachable(entry: string, swap: Record<string, string> = {}): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    const actual = swap[file] ?? file;
+    if (files.has(actual)) return;
+    files.add(actual);
+    for (const specifier of valueImportsOf(readFileSync(actual, 'utf8'))) {
+      if (specifier.startsWith('.')) visit(resolveImport(actual, specifier));
+      else packages.add(specifier);
+    }
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+const WEB_SWAP = { [join(SRC, 'platform/current.ts')]: join(SRC, 'platform/current.web.ts') };
+const NODE_BINDINGS = ['onnxruntime-node', 'tokenizers'];
 
 describe('the layer rule', () => {
   it('finds the imports of every form', () => {
@@ -131,6 +167,34 @@ describe('the layer rule', () => {
       }
     }
     expect(misplaced).toEqual([]);
+  });
+
+  it('keeps Node and its bindings out of the browser build', () => {
+    for (const entry of ['web.ts', 'engine/worker.ts']) {
+      const { files, packages } = reachable(join(SRC, entry), WEB_SWAP);
+      const nodeOnly = [...packages].filter((p) => p.startsWith('node:') || NODE_BINDINGS.includes(p));
+      expect(nodeOnly, `${entry} in the browser build`).toEqual([]);
+      expect([...files].map((f) => relative(SRC, f))).not.toContain('platform/node.ts');
+    }
+  });
+
+  it('loads no platform and no native addon for remote use', () => {
+    const { files, packages } = reachable(join(SRC, 'remote-entry.ts'));
+    expect([...files].map((f) => relative(SRC, f)).filter((f) => f.startsWith('platform/'))).toEqual([]);
+    expect([...packages].filter((p) => NODE_BINDINGS.includes(p) || p.startsWith('onnxruntime'))).toEqual([]);
+  });
+
+  it('loads the native addons of the Node entry only on first use', () => {
+    const { packages } = reachable(join(SRC, 'index.ts'));
+    const staticImports = [...packages].filter((p) => NODE_BINDINGS.includes(p));
+    // The dynamic import() that loads them is followed too: the check is that no file imports them statically.
+    const eager = files
+      .filter((file) =>
+        /^\s*import\s[^;]*from\s*['"](onnxruntime-node|tokenizers)['"]/m.test(readFileSync(file, 'utf8')),
+      )
+      .map((file) => relative(SRC, file));
+    expect(eager).toEqual([]);
+    expect(staticImports.sort()).toEqual([...NODE_BINDINGS].sort());
   });
 
   it('keeps tests that need built models out of src/', () => {

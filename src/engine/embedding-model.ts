@@ -1,8 +1,9 @@
-import type * as ort from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-common';
 import { DisposedError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import { resolveAndOpen, validateRepoPath, type HubOptions } from '../hub/index.js';
+import { platform } from '../platform/current.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { readJsonObject } from '../tokenize/tokenizer.js';
+import { readJsonObject } from './model-files.js';
 import type { SessionOptions } from './session.js';
 import { TextModel, textModelFiles, textModelSpec } from './text-model.js';
 import { onnxPathFor, type ModelVariant } from './variant.js';
@@ -34,7 +35,7 @@ export class EmbeddingModel {
   static async load(model: string, options: EmbeddingModelOptions): Promise<EmbeddingModel> {
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
     const files = textModelFiles(onnxFile, ['sentence_bert_config.json']);
-    const { opened } = await resolveAndOpen(model, files, onnxFile, options, async (resolved) => {
+    const { opened } = await resolveAndOpen(platform.models, model, files, onnxFile, options, async (resolved) => {
       const text = await TextModel.open(textModelSpec(resolved, onnxFile, options), 'hidden-states');
       const stConfigPath = resolved.files.get('sentence_bert_config.json');
       try {
@@ -76,7 +77,7 @@ export class EmbeddingModel {
 
 /** Averages token states over real (unpadded) tokens: sentence-transformers' `Pooling(mode='mean')`. */
 function meanPool(
-  output: ort.Tensor | undefined,
+  output: Tensor | undefined,
   encoded: readonly AssembledPair[],
   batch: readonly number[],
   onnxPath: string,

@@ -1,9 +1,10 @@
-import * as ort from 'onnxruntime-node';
+import type { Tensor, TensorConstructor } from 'onnxruntime-common';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { PairInputName } from './session.js';
 
-/** Which tensors a graph takes and in what integer type. */
+/** Which tensors a graph takes and in what integer type, and the binding's tensor class to build them with. */
 export interface FeedLayout {
+  Tensor: TensorConstructor;
   inputs: readonly PairInputName[];
   int32: boolean;
   padId: number;
@@ -14,7 +15,7 @@ export function buildFeeds(
   pairs: readonly AssembledPair[],
   batch: readonly number[],
   layout: FeedLayout,
-): Record<string, ort.Tensor> {
+): Record<string, Tensor> {
   let width = 0;
   for (const i of batch) width = Math.max(width, (pairs[i] as AssembledPair).ids.length);
   const size = batch.length * width;
@@ -35,8 +36,8 @@ export function buildFeeds(
   const dims = [batch.length, width];
   const type = layout.int32 ? 'int32' : 'int64';
   const all = { input_ids: ids, attention_mask: mask, token_type_ids: types };
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const name of layout.inputs) feeds[name] = new ort.Tensor(type, all[name], dims);
+  const feeds: Record<string, Tensor> = {};
+  for (const name of layout.inputs) feeds[name] = new layout.Tensor(type, all[name], dims);
   return feeds;
 }
 

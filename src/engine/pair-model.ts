@@ -1,4 +1,4 @@
-import type * as ort from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-common';
 import { abortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
@@ -181,7 +181,7 @@ export class PairModel {
     return this.#model.release();
   }
 
-  #logits(output: ort.Tensor | undefined, rows: number): Float32Array {
+  #logits(output: Tensor | undefined, rows: number): Float32Array {
     const onnxPath = this.#model.onnxPath;
     const expected = rows * this.info.numLabels;
     if (output === undefined || output.data.length !== expected) {

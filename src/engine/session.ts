@@ -1,24 +1,33 @@
-import * as ort from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-common';
 import { ModelFormatError } from '../errors.js';
+import { platform } from '../platform/current.js';
+import type { GraphLocation, PlatformSessionOptions } from '../platform/platform.js';
 
 /** ONNX Runtime settings passed through to the session. Anything left out keeps the engine's CPU defaults. */
 export interface SessionOptions {
   /**
-   * Threads for one forward pass. ONNX Runtime's own default is one per physical core.
+   * Threads for one forward pass. Node: ONNX Runtime's own default is one per physical core. Browsers: the WASM
+   * thread pool, which needs a cross-origin isolated page; ONNX Runtime Web's default is 1 without isolation.
    * @default undefined
    */
   threads?: number;
   /**
-   * Execution providers in order of preference, e.g. `['cuda', 'cpu']`. CUDA needs the GPU build of
-   * onnxruntime-node (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install`).
-   * @default ['cpu']
+   * Execution providers in order of preference: on Node e.g. `['cuda', 'cpu']` (CUDA needs the GPU build of
+   * onnxruntime-node, `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install`); in browsers e.g. `['webgpu', 'wasm']`.
+   * @default ['cpu'] on Node, ['wasm'] in browsers
    */
-  executionProviders?: ort.InferenceSession.SessionOptions['executionProviders'];
+  executionProviders?: InferenceSession.SessionOptions['executionProviders'];
   /**
-   * Raw ONNX Runtime options, applied last; they override the two fields above. The engine turns intra-op
+   * Browsers: the folder URL (ending in `/`) that serves ONNX Runtime Web's `.wasm` files, for pages that host them
+   * themselves. Node ignores it.
+   * @default next to onnxruntime-web's script, as the page's bundler placed it
+   */
+  wasmPaths?: string;
+  /**
+   * Raw ONNX Runtime options, applied last; they override the fields above. The engine turns intra-op
    * spinning off; `extra: { session: { intra_op: { allow_spinning: '1' } } }` turns it back on.
    */
-  ortOptions?: ort.InferenceSession.SessionOptions;
+  ortOptions?: InferenceSession.SessionOptions;
 }
 
 /** The inputs a text-pair model may declare; only these are ever fed. */
@@ -28,7 +37,7 @@ const KNOWN_INPUTS: readonly PairInputName[] = ['input_ids', 'attention_mask', '
 
 /** A loaded ONNX graph with the facts the engine reads once: which inputs it wants and how wide its output is. */
 export interface LoadedSession {
-  session: ort.InferenceSession;
+  session: InferenceSession;
   inputs: readonly PairInputName[];
   /** Whether integer inputs are int32 rather than the usual int64. */
   int32Inputs: boolean;
@@ -45,14 +54,15 @@ export type GraphKind = 'logits' | 'hidden-states';
 
 /** Opens an ONNX file and checks it looks like the expected kind of text model before any input reaches it. */
 export async function openSession(
-  path: string,
+  location: GraphLocation,
   options: SessionOptions = {},
   kind: GraphKind = 'logits',
 ): Promise<LoadedSession> {
+  const path = location.onnx;
   const sessionOptions = resolveSessionOptions(options);
-  let session: ort.InferenceSession;
+  let session: InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, sessionOptions);
+    session = await platform.createSession(location, sessionOptions);
   } catch (cause) {
     throw new ModelFormatError(
       `${path} could not be loaded by ONNX Runtime (${(cause as Error).message}). ` +
@@ -64,13 +74,14 @@ export async function openSession(
 }
 
 /** The ONNX Runtime options a session is created with: the engine's CPU defaults, then the caller's. */
-export function resolveSessionOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+export function resolveSessionOptions(options: SessionOptions = {}): PlatformSessionOptions {
   return {
-    executionProviders: options.executionProviders ?? ['cpu'],
+    executionProviders: options.executionProviders ?? (platform.name === 'web' ? ['wasm'] : ['cpu']),
     graphOptimizationLevel: 'all',
     // One graph runs at a time and its nodes are sequential: inter-op threads would only sit idle.
     interOpNumThreads: 1,
-    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads, threads: options.threads }),
+    ...(options.wasmPaths === undefined ? {} : { wasmPaths: options.wasmPaths }),
     ...options.ortOptions,
     extra: withoutSpinning(options.ortOptions?.extra),
   };
@@ -81,7 +92,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ort.Inferen
  * threads keep cores busy after each batch, which starves the tokenizer that runs between batches and any other
  * process on the machine; measured in bench/levers.ts (ORT's own default is to spin).
  */
-function withoutSpinning(extra: ort.InferenceSession.SessionOptions['extra']): Record<string, unknown> {
+function withoutSpinning(extra: InferenceSession.SessionOptions['extra']): Record<string, unknown> {
   const given = (extra ?? {}) as Record<string, unknown>;
   const session = (given['session'] ?? {}) as Record<string, unknown>;
   const intraOp = (session['intra_op'] ?? {}) as Record<string, unknown>;
@@ -91,7 +102,7 @@ function withoutSpinning(extra: ort.InferenceSession.SessionOptions['extra']): R
   };
 }
 
-function describeSession(session: ort.InferenceSession, path: string, kind: GraphKind): LoadedSession {
+function describeSession(session: InferenceSession, path: string, kind: GraphKind): LoadedSession {
   const names = session.inputNames;
   const unknown = names.filter((name) => !(KNOWN_INPUTS as readonly string[]).includes(name));
   if (!names.includes('input_ids') || unknown.length > 0) {

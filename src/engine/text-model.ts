@@ -1,14 +1,19 @@
-import type * as ort from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { InferenceError } from '../errors.js';
 import type { ModelFileSpec, ResolvedModel } from '../hub/index.js';
+import { platform } from '../platform/current.js';
 import { planBatches } from '../tokenize/batches.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { PairTokenizer, readJsonObject } from '../tokenize/tokenizer.js';
+import type { PairTokenizer } from '../tokenize/tokenizer.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { buildFeeds, type FeedLayout } from './feeds.js';
+import { openPairTokenizer, readJsonObject } from './model-files.js';
 import { openSession, type GraphKind, type LoadedSession, type SessionOptions } from './session.js';
 
-/** Where a text model's files are: plain data, so it can cross to a worker thread. */
+/**
+ * Where a text model's files are (paths on Node, URLs in browsers, as the platform's model store gave them): plain
+ * data, so it can cross to a worker.
+ */
 export interface TextModelSpec {
   configPath: string;
   /** `config_sentence_transformers.json`, when the model has one. */
@@ -16,6 +21,8 @@ export interface TextModelSpec {
   tokenizerJsonPath: string;
   tokenizerConfigPath: string | undefined;
   onnxPath: string;
+  /** The graph's external weights (`<file>.onnx_data`), when it has them. */
+  onnxDataPath?: string | undefined;
   session: SessionOptions;
 }
 
@@ -50,9 +57,11 @@ export function textModelSpec(resolved: ResolvedModel, onnxFile: string, options
     tokenizerJsonPath: file('tokenizer.json'),
     tokenizerConfigPath: resolved.files.get('tokenizer_config.json'),
     onnxPath: file(onnxFile),
+    onnxDataPath: resolved.files.get(`${onnxFile}_data`),
     session: {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+      ...(options.wasmPaths === undefined ? {} : { wasmPaths: options.wasmPaths }),
       ...(options.ortOptions === undefined ? {} : { ortOptions: options.ortOptions }),
     },
   };
@@ -69,12 +78,18 @@ export class TextModel {
   readonly #loaded: LoadedSession;
   readonly #layout: FeedLayout;
 
-  private constructor(config: ModelConfig, tokenizer: PairTokenizer, loaded: LoadedSession, onnxPath: string) {
+  private constructor(
+    config: ModelConfig,
+    tokenizer: PairTokenizer,
+    loaded: LoadedSession,
+    onnxPath: string,
+    tensor: FeedLayout['Tensor'],
+  ) {
     this.config = config;
     this.tokenizer = tokenizer;
     this.onnxPath = onnxPath;
     this.#loaded = loaded;
-    this.#layout = { inputs: loaded.inputs, int32: loaded.int32Inputs, padId: tokenizer.padId };
+    this.#layout = { Tensor: tensor, inputs: loaded.inputs, int32: loaded.int32Inputs, padId: tokenizer.padId };
   }
 
   /** Reads the config and tokenizer, then opens the graph and checks it outputs the `kind` expected. */
@@ -84,12 +99,13 @@ export class TextModel {
         ? {}
         : await readJsonObject(spec.sentenceTransformersConfigPath);
     const config = parseModelConfig(await readJsonObject(spec.configPath), spec.configPath, stConfig);
-    const tokenizer = await PairTokenizer.fromFiles({
+    const tokenizer = await openPairTokenizer({
       tokenizerJson: spec.tokenizerJsonPath,
       tokenizerConfig: spec.tokenizerConfigPath,
     });
-    const loaded = await openSession(spec.onnxPath, spec.session, kind);
-    return new TextModel(config, tokenizer, loaded, spec.onnxPath);
+    const { Tensor } = await platform.onnx();
+    const loaded = await openSession({ onnx: spec.onnxPath, externalData: spec.onnxDataPath }, spec.session, kind);
+    return new TextModel(config, tokenizer, loaded, spec.onnxPath, Tensor);
   }
 
   /** Graph inputs fed. */
@@ -118,7 +134,7 @@ export class TextModel {
   async runBatches(
     encoded: readonly AssembledPair[],
     limits: { batchSize: number; maxTokens?: number; beforeBatch?: () => void },
-    take: (output: ort.Tensor | undefined, batch: readonly number[]) => void,
+    take: (output: Tensor | undefined, batch: readonly number[]) => void,
   ): Promise<void> {
     const batches = planBatches(
       encoded.map((e) => e.ids.length),
@@ -132,7 +148,7 @@ export class TextModel {
     }
   }
 
-  async #run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  async #run(feeds: Record<string, Tensor>): Promise<InferenceSession.OnnxValueMapType> {
     try {
       return await this.#loaded.session.run(feeds);
     } catch (cause) {

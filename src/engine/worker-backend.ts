@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { abortError, CrossEncoderError, DisposedError } from '../errors.js';
+import { platform } from '../platform/current.js';
+import type { WorkerHandle } from '../platform/platform.js';
 import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
@@ -12,84 +13,62 @@ interface Pending {
   reject(error: Error): void;
 }
 
-// Built code sits in dist/ beside dist/worker.js. Source runs (tests, tsx) start the TypeScript file through tsx's
-// loader, registered inside the new thread, since workers do not inherit the parent's loaders.
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-
-function startWorker(start: WorkerStart): Worker {
-  // Workers inherit the parent's Node flags; `--input-type` (set by `node -e` scripts) is refused for a file.
-  let execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
-  for (;;) {
-    try {
-      return newWorker(start, execArgv);
-    } catch (error) {
-      // Per-process flags such as --expose-gc are refused for a thread: drop the ones Node names and retry.
-      const refused = refusedFlags(error);
-      const kept = execArgv.filter((flag) => !refused.some((r) => flag === r || flag.startsWith(`${r}=`)));
-      if (refused.length === 0 || kept.length === execArgv.length) throw error;
-      execArgv = kept;
-    }
-  }
-}
-
-function newWorker(start: WorkerStart, execArgv: string[]): Worker {
-  if (!RUNNING_FROM_SOURCE) return new Worker(new URL('./worker.js', import.meta.url), { workerData: start, execArgv });
-  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: start, execArgv });
-}
-
-/** The flags an ERR_WORKER_INVALID_EXEC_ARGV error lists ("...invalid execArgv flags: --a, --b"). */
-function refusedFlags(error: unknown): string[] {
-  if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return [];
-  const list = /flags: (.*)$/.exec((error as Error).message)?.[1] ?? '';
-  return list
-    .split(',')
-    .map((flag) => flag.trim())
-    .filter((flag) => flag.startsWith('-'));
+/** Where the worker script is, for setups that serve it somewhere other than beside the package's own code. */
+export interface WorkerBackendOptions {
+  /** See {@link WorkerStart.nice}. */
+  nice: number;
+  /** The worker script's URL; `undefined` takes the one shipped beside the package's code. */
+  workerUrl?: string | URL | undefined;
 }
 
 /**
- * Runs the model in a worker thread. Requests queue there one at a time; the caller's event loop only copies
- * strings in and scores out. The thread is unreferenced while idle, so a loaded model never keeps a process alive.
+ * Runs the model in a worker (a worker thread on Node, a Web Worker in browsers). Requests queue there one at a
+ * time; the caller's event loop only copies strings in and scores out. On Node the thread is unreferenced while
+ * idle, so a loaded model never keeps a process alive.
  */
 export class WorkerBackend implements ScoringBackend {
   readonly info: PairModelInfo;
-  readonly #worker: Worker;
+  readonly #worker: WorkerHandle;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed: Error | undefined;
   #released: Promise<void> | undefined;
+  #onStopped: (() => void) | undefined;
 
-  private constructor(worker: Worker, info: PairModelInfo) {
+  private constructor(worker: WorkerHandle, info: PairModelInfo) {
     this.#worker = worker;
     this.info = info;
-    worker.on('message', (message: FromWorker) => this.#receive(message));
-    worker.on('error', (error) => this.#fail(error));
-    worker.on('exit', (code) =>
-      this.#fail(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited (code ${code}).`)),
-    );
-    worker.unref();
   }
 
-  /** `nice`: see {@link WorkerStart.nice}. */
-  static open(spec: PairModelSpec, nice = 0): Promise<WorkerBackend> {
-    const worker = startWorker({ spec, nice });
+  static open(spec: PairModelSpec, options: WorkerBackendOptions): Promise<WorkerBackend> {
     return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      const onExit = (code: number) =>
-        reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-      worker.once('message', (message: FromWorker) => {
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        if (message.type === 'ready') resolve(new WorkerBackend(worker, message.info));
-        else {
-          void worker.terminate();
-          reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
-        }
-      });
+      let backend: WorkerBackend | undefined;
+      const worker = platform.startWorker(
+        { spec, nice: options.nice } satisfies WorkerStart,
+        {
+          message: (data) => {
+            const message = data as FromWorker;
+            if (backend !== undefined) return backend.#receive(message);
+            if (message.type === 'ready') {
+              backend = new WorkerBackend(worker, message.info);
+              resolve(backend);
+            } else {
+              worker.terminate();
+              reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
+            }
+          },
+          error: (error) => (backend === undefined ? reject(error) : backend.#fail(error)),
+          exit: (code) => {
+            if (backend === undefined) {
+              reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
+            } else {
+              backend.#onStopped?.();
+              backend.#fail(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited (code ${code}).`));
+            }
+          },
+        },
+        { workerUrl: options.workerUrl },
+      );
     });
   }
 
@@ -108,7 +87,7 @@ export class WorkerBackend implements ScoringBackend {
     if (signal === undefined) return result;
     // The caller hears of the abort at once; the worker stops at its next batch boundary.
     const onAbort = () => {
-      this.#worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      this.#worker.post({ type: 'cancel', id } satisfies ToWorker);
       this.#settle(id)?.reject(abortError('Scoring', signal.reason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -125,7 +104,7 @@ export class WorkerBackend implements ScoringBackend {
   }
 
   /**
-   * Rejects every queued and running request with an `AbortError` at once, then stops the thread. The worker
+   * Rejects every queued and running request with an `AbortError` at once, then stops the worker. The worker
    * skips what is queued and stops the running request at its next batch boundary, so this resolves within one
    * batch however long the call in progress would have run.
    */
@@ -135,11 +114,16 @@ export class WorkerBackend implements ScoringBackend {
     this.#closed = new DisposedError();
     const aborted = disposedAbort();
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
-    this.#worker.ref();
+    this.#worker.hold(true);
     this.#released = new Promise<void>((resolve) => {
-      this.#worker.once('exit', () => resolve());
+      // The worker answers `released` once its session is freed; a worker that dies first counts as stopped.
+      this.#onStopped = () => {
+        this.#onStopped = undefined;
+        this.#worker.terminate();
+        resolve();
+      };
     });
-    this.#worker.postMessage({ type: 'release' } satisfies ToWorker);
+    this.#worker.post({ type: 'release' } satisfies ToWorker);
     return this.#released;
   }
 
@@ -149,8 +133,8 @@ export class WorkerBackend implements ScoringBackend {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
     // Held while any request is out, so a script awaiting a score does not exit under it.
-    if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage(message);
+    if (this.#pending.size === 1) this.#worker.hold(true);
+    this.#worker.post(message);
     return promise;
   }
 
@@ -158,7 +142,7 @@ export class WorkerBackend implements ScoringBackend {
     const pending = this.#pending.get(id);
     if (pending === undefined) return undefined;
     this.#pending.delete(id);
-    if (this.#pending.size === 0 && this.#closed === undefined) this.#worker.unref();
+    if (this.#pending.size === 0 && this.#closed === undefined) this.#worker.hold(false);
     return pending;
   }
 
@@ -172,6 +156,9 @@ export class WorkerBackend implements ScoringBackend {
         return;
       case 'error':
         this.#settle(message.id)?.reject(fromWire(message.error));
+        return;
+      case 'released':
+        this.#onStopped?.();
         return;
       default:
         return;

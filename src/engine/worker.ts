@@ -1,15 +1,15 @@
-// The scoring worker: owns one model, answers requests one at a time, so the caller's event loop stays free.
-import { getPriority, setPriority } from 'node:os';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+// The scoring worker: owns one model, answers requests one at a time, so the caller's event loop stays free. The
+// same file is the worker thread of the Node build (dist/worker.js) and the Web Worker of the browser build
+// (dist/web-worker.js); the platform gives it its link to the caller.
 import { abortError } from '../errors.js';
+import { platform } from '../platform/current.js';
 import { toWire } from './wire-error.js';
 import { PairModel } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
-if (parentPort === null) throw new Error('worker.ts runs only as a worker thread.');
-const port: MessagePort = parentPort;
+const host = platform.workerHost();
 
-const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => host.post(message, transfer);
 const queued = new Set<number>();
 const cancelled = new Set<number>();
 /** When each score request reached this thread: the time it then waits is reported as queued. */
@@ -53,30 +53,20 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
     case 'release':
       await model.release();
       send({ type: 'released' });
-      port.close();
+      host.close();
       return;
     case 'cancel':
       return;
   }
 }
 
-const start = workerData as WorkerStart;
-
-// Linux keeps a nice value per thread and new threads inherit it, so lowering this thread's priority before the
-// session exists also lowers ONNX Runtime's pool threads, and the caller's event loop wins the CPU whenever it
-// needs it. Elsewhere the call would change the whole process, so it is not made. A caller already running nicer
-// than asked keeps its own value.
-if (start.nice > 0 && process.platform === 'linux') {
-  try {
-    if (getPriority() < start.nice) setPriority(start.nice);
-  } catch {
-    // A sandbox may refuse it; scoring works the same, only without the lower priority.
-  }
-}
+const start = (await host.start()) as WorkerStart;
+platform.lowerPriority(start.nice);
 
 try {
   const model = await PairModel.open(start.spec);
-  port.on('message', (message: ToWorker) => {
+  host.onMessage((data) => {
+    const message = data as ToWorker;
     // Cancels act at once: the request in flight polls the set between batches.
     if (message.type === 'cancel') {
       if (queued.has(message.id)) cancelled.add(message.id);

@@ -11,24 +11,14 @@ import {
   ModelNotFoundError,
 } from '../errors.js';
 import { CACHE_ENV } from './cache-dir.js';
+import { validateDownloadOptions, type DownloadOptions } from './download-options.js';
+
+export { validateDownloadOptions, type DownloadOptions } from './download-options.js';
 
 const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
 /** A temp file untouched this long (or twice the idle timeout, if longer) belongs to a transfer that died. */
 const STALE_PARTIAL_MS = 10 * 60_000;
-
-export interface DownloadOptions {
-  /** Hugging Face access token, sent as `Authorization: Bearer <token>` (needed for gated or private repos). */
-  token?: string;
-  /** Largest file accepted, checked against `Content-Length` and again while streaming. @default 4 GiB */
-  maxDownloadBytes?: number;
-  /** Fail a download when no bytes arrive for this many milliseconds. @default 60000 */
-  downloadTimeoutMs?: number;
-  /** Cancels the download; the call then rejects with `AbortError`. */
-  signal?: AbortSignal;
-  /** Replacement for the global `fetch` (tests, proxies). @default globalThis.fetch */
-  fetch?: typeof globalThis.fetch;
-}
 
 /** What a URL stands for, so errors can name the model rather than just the URL. */
 export interface DownloadContext {
@@ -39,26 +29,6 @@ export interface DownloadContext {
 
 const OFFLINE_HINT =
   'Retry later, or work offline: fill the cache once and set HF_HUB_OFFLINE=1, or pass a local model folder.';
-
-/** Rejects option values that would make a download misbehave rather than fail clearly. */
-export function validateDownloadOptions(options: DownloadOptions): void {
-  const { maxDownloadBytes: max, downloadTimeoutMs: ms } = options;
-  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) {
-    throw new InvalidArgumentError(
-      'options.maxDownloadBytes',
-      `expected a positive integer number of bytes, got ${max}.`,
-    );
-  }
-  if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
-    throw new InvalidArgumentError(
-      'options.downloadTimeoutMs',
-      `expected a positive number of milliseconds, got ${ms}.`,
-    );
-  }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new InvalidArgumentError('options.fetch', 'expected a fetch-compatible function.');
-  }
-}
 
 /** What a finished download wrote. */
 export interface Downloaded {

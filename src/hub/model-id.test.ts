@@ -2,15 +2,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import {
-  cachePathFor,
-  missingMarkerPath,
-  revisionCacheDir,
-  validateModelId,
-  validateRepoPath,
-  validateRevision,
-} from './model-id.js';
-import { hubFileUrl } from './resolve.js';
+import { cachePathFor, missingMarkerPath, revisionCacheDir } from './cache-paths.js';
+import { hubFileUrl, validateModelId, validateRepoPath, validateRevision } from './model-id.js';
 
 const CACHE = path.resolve('/tmp/lce-cache-root');
 const inside = (p: string) => p.startsWith(CACHE + path.sep);

@@ -1,38 +1,33 @@
 import { ModelFormatError } from '../errors.js';
-import {
-  inspectFailedCacheFile,
-  resolveModelFiles,
-  type FailedFileVerdict,
-  type HubOptions,
-  type ModelFileSpec,
-  type ResolvedModel,
-} from './resolve.js';
+import type { FailedFileVerdict, HubOptions, ModelFileSpec, ModelStore, ResolvedModel } from './store.js';
 
 /**
- * Resolves a model's files and opens them with `open`. A cached hub file that fails to parse is checked against
+ * Resolves a model's files from `store` and opens them with `open`. A cached hub file that fails to parse is checked against
  * what was downloaded; a damaged copy is removed and downloaded once more, so a corrupt cache heals itself instead
  * of failing every load. `onnxFile` names the graph, whose external weights are checked with it.
  */
 export async function resolveAndOpen<T>(
+  store: ModelStore,
   model: string,
   files: readonly ModelFileSpec[],
   onnxFile: string,
   options: HubOptions,
   open: (resolved: ResolvedModel) => Promise<T>,
 ): Promise<{ resolved: ResolvedModel; opened: T }> {
-  let resolved = await resolveModelFiles(model, files, options);
+  let resolved = await store.resolve(model, files, options);
   try {
     return { resolved, opened: await open(resolved) };
   } catch (error) {
-    const verdict = await inspectFailure(error, resolved, onnxFile, options);
+    const verdict = await inspectFailure(store, error, resolved, onnxFile, options);
     if (verdict !== 'removed') throw explainCachedFailure(error, verdict);
-    resolved = await resolveModelFiles(model, files, options);
+    resolved = await store.resolve(model, files, options);
     return { resolved, opened: await open(resolved) };
   }
 }
 
 /** Checks the cached copies behind a load failure: the file it names, and an ONNX file's external weights. */
 async function inspectFailure(
+  store: ModelStore,
   error: unknown,
   resolved: ResolvedModel,
   onnxFile: string,
@@ -43,7 +38,7 @@ async function inspectFailure(
   const weights = resolved.files.get(`${onnxFile}_data`);
   if (error.file === resolved.files.get(onnxFile) && weights !== undefined) suspects.push(weights);
   const verdicts: FailedFileVerdict[] = [];
-  for (const file of suspects) verdicts.push(await inspectFailedCacheFile(resolved, file, options));
+  for (const file of suspects) verdicts.push(await store.inspectFailed(resolved, file, options));
   if (verdicts.includes('removed')) return 'removed';
   if (verdicts.includes('unverified')) return 'unverified';
   return verdicts.every((v) => v === 'as-served') ? 'as-served' : 'not-cached';

@@ -13,7 +13,7 @@ import {
   ModelNotFoundError,
   OfflineError,
 } from '../errors.js';
-import { downloadRecordPath } from './model-id.js';
+import { downloadRecordPath } from './cache-paths.js';
 import { inspectFailedCacheFile, resolveModelFiles, type HubOptions, type ModelFileSpec } from './resolve.js';
 
 const ID = 'tiny-org/tiny-ranker';

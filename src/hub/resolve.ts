@@ -12,59 +12,12 @@ import {
 import { CACHE_ENV, resolveCacheDir, resolveEndpoint, resolveOffline, resolveToken } from './cache-dir.js';
 import { downloadFileWithDigest, validateDownloadOptions, type DownloadOptions } from './download.js';
 import { checkCachedFile, discardCachedFile, writeDownloadRecord } from './integrity.js';
-import {
-  DEFAULT_REVISION,
-  cachePathFor,
-  containedPath,
-  downloadRecordPath,
-  missingMarkerPath,
-  revisionCacheDir,
-  validateModelId,
-  validateRepoPath,
-  validateRevision,
-} from './model-id.js';
+import { cachePathFor, containedPath, downloadRecordPath, missingMarkerPath, revisionCacheDir } from './cache-paths.js';
+import { DEFAULT_REVISION, hubFileUrl, validateModelId, validateRepoPath, validateRevision } from './model-id.js';
+import type { FailedFileVerdict, HubOptions, ModelFileSpec, ResolvedModel } from './store.js';
 
-/** A file the model needs, as a path inside the repository or folder. */
-export interface ModelFileSpec {
-  path: string;
-  /** A missing optional file is reported as `undefined` instead of failing the load. */
-  optional?: boolean;
-}
-
-export interface ResolvedModel {
-  source: 'local' | 'hub';
-  /** The local model folder, or the cache folder of this repo and revision. */
-  root: string;
-  /** The hub id, or the absolute local folder. */
-  id: string;
-  /** The hub revision; absent for local folders. */
-  revision?: string;
-  /** Repository path → absolute local path, `undefined` for a missing optional file. */
-  files: Map<string, string | undefined>;
-  /** Repository paths fetched over the network during this call. */
-  downloaded: string[];
-  /** The cache folder, for hub models. */
-  cacheDir?: string;
-}
-
-export interface HubOptions extends DownloadOptions {
-  /** Where downloaded models are kept. @default $LANGCHAIN_CROSS_ENCODER_CACHE, else $XDG_CACHE_HOME/langchain-cross-encoder, else ~/.cache/langchain-cross-encoder */
-  cacheDir?: string;
-  /** Use cached files only and never touch the network. @default true when HF_HUB_OFFLINE is 1, true, yes or on */
-  localFilesOnly?: boolean;
-  /** Branch, tag or commit hash of the hub repository. @default 'main' */
-  revision?: string;
-  /** Base URL of the model hub or a mirror. @default $HF_ENDPOINT, else https://huggingface.co */
-  hubEndpoint?: string;
-  /** Hugging Face access token for gated or private repos. @default $HF_TOKEN */
-  token?: string;
-}
-
-/** URL the hub serves one file of one revision from; it redirects large (LFS) files to a CDN. */
-export function hubFileUrl(endpoint: string, id: string, revision: string, file: string): string {
-  const encodedPath = validateRepoPath(file).split('/').map(encodeURIComponent).join('/');
-  return `${endpoint.replace(/\/+$/, '')}/${validateModelId(id)}/resolve/${encodeURIComponent(validateRevision(revision))}/${encodedPath}`;
-}
+export type { FailedFileVerdict, HubOptions, ModelFileSpec, ResolvedModel } from './store.js';
+export { hubFileUrl } from './model-id.js';
 
 /**
  * Finds every file of a model on disk, downloading hub files into the cache on
@@ -206,17 +159,6 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
     cacheDir,
   };
 }
-
-/** What {@link inspectFailedCacheFile} found. */
-export type FailedFileVerdict =
-  /** Not a cached hub file, or one this very load downloaded: the cache has nothing to do with it. */
-  | 'not-cached'
-  /** The cached copy is byte for byte what the hub served: downloading it again would not help. */
-  | 'as-served'
-  /** The cached copy differed from what was downloaded, or could not be checked; it was removed. */
-  | 'removed'
-  /** It could not be checked (no download record) and, offline, could not be downloaded again: it was kept. */
-  | 'unverified';
 
 /**
  * Called when a file of a loaded model failed to parse. A cached hub file is checked against its download record

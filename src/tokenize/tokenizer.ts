@@ -1,16 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { Tokenizer as RustTokenizer } from 'tokenizers';
-import { ModelFormatError, ModelNotFoundError } from '../errors.js';
+import { ModelFormatError } from '../errors.js';
+import type { TokenizerBinding, TokenizerLoader } from './binding.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
 import { FastWordPiece, type SplitText } from './wordpiece-fast.js';
 import { passageWindows, SINGLE_WINDOW, tokensNeeded, type ChunkSettings } from './windows.js';
-
-/** Files a tokenizer is built from; `config` is `tokenizer_config.json`, which may be absent. */
-export interface TokenizerFiles {
-  tokenizerJson: string;
-  tokenizerConfig?: string | undefined;
-}
 
 /** Token ids of one text; `complete` is false when they are only a prefix of a very long text's encoding. */
 export interface EncodedText {
@@ -49,11 +42,12 @@ const PREFIX_MIN_CHARS = 4096;
 /**
  * A model's own Hugging Face tokenizer, encoding (query, passage) pairs the way the Rust `tokenizers` library does
  * with truncation on: cut first, then add special tokens, so the final separator survives. Texts are encoded by the
- * Rust library itself (its Node binding), so ids equal Python's by construction; a BERT WordPiece vocabulary sends
- * printable-ASCII stretches through our own faster WordPiece code first, which gives the same ids.
+ * platform's binding of that library (on Node the Rust library itself, so ids equal Python's by construction); a BERT
+ * WordPiece vocabulary sends printable-ASCII stretches through our own faster WordPiece code first, which gives the
+ * same ids.
  */
 export class PairTokenizer {
-  readonly #tokenizer: RustTokenizer;
+  readonly #tokenizer: TokenizerBinding;
   readonly #template: PairTemplate;
   readonly #fast: FastWordPiece | undefined;
   readonly settings: TokenizerSettings;
@@ -61,37 +55,47 @@ export class PairTokenizer {
   readonly padId: number;
 
   /**
-   * `fastPath: false` sends every text through the Rust tokenizer (the fast WordPiece path gives the same ids;
-   * turning it off is for measuring it).
+   * `binding` encodes texts; `fastPath: false` sends every text through it (the fast WordPiece path gives the same
+   * ids; turning it off is for measuring it).
    */
   constructor(
+    binding: TokenizerBinding,
     tokenizerJson: Record<string, unknown>,
     tokenizerConfig: Record<string, unknown>,
     file = 'tokenizer.json',
     { fastPath = true }: { fastPath?: boolean } = {},
   ) {
-    try {
-      this.#tokenizer = RustTokenizer.fromString(JSON.stringify(tokenizerJson));
-      // Truncation and padding saved in the file are for the whole pair; we cut each side ourselves.
-      this.#tokenizer.disableTruncation();
-      this.#tokenizer.disablePadding();
-    } catch (cause) {
-      throw new ModelFormatError(`${file} could not be loaded as a Hugging Face tokenizer: ${String(cause)}`, {
-        file,
-        cause,
-      });
-    }
+    this.#tokenizer = binding;
     this.#template = PairTemplate.fromTokenizerJson(tokenizerJson, file);
     this.#fast = fastPath ? FastWordPiece.fromTokenizerJson(tokenizerJson) : undefined;
     this.settings = readSettings(tokenizerConfig);
     this.padId = findPadId(this.#tokenizer, tokenizerJson, tokenizerConfig);
   }
 
-  /** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from disk. */
-  static async fromFiles(files: TokenizerFiles, options: { fastPath?: boolean } = {}): Promise<PairTokenizer> {
-    const json = await readJsonObject(files.tokenizerJson);
-    const config = files.tokenizerConfig === undefined ? {} : await readJsonObject(files.tokenizerConfig);
-    return new PairTokenizer(json, config, files.tokenizerJson, options);
+  /**
+   * Builds the tokenizer from the text of `tokenizer.json` and the parsed `tokenizer_config.json` (`{}` when absent)
+   * with the platform's `load`; `file` is named in errors.
+   */
+  static async load(
+    load: TokenizerLoader,
+    tokenizerJsonText: string,
+    tokenizerConfig: Record<string, unknown>,
+    file = 'tokenizer.json',
+    options: { fastPath?: boolean } = {},
+  ): Promise<PairTokenizer> {
+    let json: Record<string, unknown>;
+    let binding: TokenizerBinding;
+    try {
+      json = parseJsonObject(tokenizerJsonText, file);
+      binding = await load(tokenizerJsonText);
+    } catch (cause) {
+      if (cause instanceof ModelFormatError) throw cause;
+      throw new ModelFormatError(`${file} could not be loaded as a Hugging Face tokenizer: ${String(cause)}`, {
+        file,
+        cause,
+      });
+    }
+    return new PairTokenizer(binding, json, tokenizerConfig, file, options);
   }
 
   /** Whether texts go through the fast WordPiece path. */
@@ -234,10 +238,8 @@ export class PairTokenizer {
     const pending = new Map<string, number[]>();
     for (const { holes } of split) for (const hole of holes) pending.set(hole.text, []);
     const distinct = [...pending.keys()];
-    const encodings = await Promise.all(
-      distinct.map((text) => this.#tokenizer.encode(text, null, { addSpecialTokens: false })),
-    );
-    encodings.forEach((encoding, i) => pending.set(distinct[i] as string, encoding.getIds()));
+    const encodings = distinct.length === 0 ? [] : await this.#tokenizer.encodeTexts(distinct);
+    encodings.forEach((ids, i) => pending.set(distinct[i] as string, ids));
     return split.map(({ ids, holes }) => {
       if (holes.length === 0) return ids;
       const out: number[] = [];
@@ -257,11 +259,15 @@ function wholeText(text: string): SplitText {
   return { ids: [], holes: [{ at: 0, text }] };
 }
 
-function findPadId(tokenizer: RustTokenizer, json: Record<string, unknown>, config: Record<string, unknown>): number {
+function findPadId(
+  tokenizer: TokenizerBinding,
+  json: Record<string, unknown>,
+  config: Record<string, unknown>,
+): number {
   const declared = config['pad_token'];
   const name = typeof declared === 'string' ? declared : (declared as { content?: unknown } | undefined)?.content;
-  const fromConfig = typeof name === 'string' ? tokenizer.tokenToId(name) : null;
-  if (fromConfig !== null) return fromConfig;
+  const fromConfig = typeof name === 'string' ? tokenizer.tokenToId(name) : undefined;
+  if (fromConfig !== undefined) return fromConfig;
   const padding = json['padding'] as { pad_id?: unknown } | null | undefined;
   return typeof padding?.pad_id === 'number' ? padding.pad_id : 0;
 }
@@ -273,28 +279,19 @@ function readSettings(config: Record<string, unknown>): TokenizerSettings {
   return { modelMaxLength, truncationSide: config['truncation_side'] === 'left' ? 'left' : 'right' };
 }
 
-/** Reads a JSON file that must hold an object; names the file in every failure. */
-export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new ModelNotFoundError(`${path} could not be read: ${(cause as Error).message}`, { cause });
-  }
+/** Parses the text of a JSON file that must hold an object; names the file in every failure. */
+export function parseJsonObject(text: string, file: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
     throw new ModelFormatError(
-      `${path} is not valid JSON (${(cause as Error).message}). Re-download or re-export the model.`,
-      {
-        file: path,
-        cause,
-      },
+      `${file} is not valid JSON (${(cause as Error).message}). Re-download or re-export the model.`,
+      { file, cause },
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ModelFormatError(`${path} should hold a JSON object.`, { file: path });
+    throw new ModelFormatError(`${file} should hold a JSON object.`, { file });
   }
   return parsed as Record<string, unknown>;
 }

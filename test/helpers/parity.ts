@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { CrossEncoder, type ModelVariant } from '../../src/index.js';
-import { PairTokenizer } from '../../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../../src/engine/model-files.js';
+import type { PairTokenizer } from '../../src/tokenize/tokenizer.js';
 import { modelDir, readGolden } from './models.js';
 
 /** What tools/golden.py writes for a cross-encoder. */
@@ -29,7 +30,7 @@ export function loadGolden(name: string): Promise<CrossEncoderGolden> {
 
 export function pairTokenizer(name: string): Promise<PairTokenizer> {
   const dir = modelDir(name);
-  return PairTokenizer.fromFiles({
+  return openPairTokenizer({
     tokenizerJson: join(dir, 'tokenizer.json'),
     tokenizerConfig: join(dir, 'tokenizer_config.json'),
   });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxEmbeddings } from '../../src/index.js';
-import { PairTokenizer } from '../../src/tokenize/tokenizer.js';
+import { openPairTokenizer } from '../../src/engine/model-files.js';
 import { noGolden } from '../helpers/models.js';
 
 const MODEL = path.resolve('models/all-MiniLM-L6-v2');
@@ -41,7 +41,7 @@ describe.skipIf(skip)('OnnxEmbeddings on all-MiniLM-L6-v2 matches sentence-trans
   });
 
   it('tokenizes every golden text as sentence-transformers does (incl. truncation of the long one)', async () => {
-    const tokenizer = await PairTokenizer.fromFiles({
+    const tokenizer = await openPairTokenizer({
       tokenizerJson: path.join(MODEL, 'tokenizer.json'),
       tokenizerConfig: path.join(MODEL, 'tokenizer_config.json'),
     });

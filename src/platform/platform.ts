@@ -1,0 +1,75 @@
+import type { InferenceSession, InferenceSessionFactory, TensorConstructor } from 'onnxruntime-common';
+import type { ModelStore } from '../hub/index.js';
+import type { TokenizerLoader } from '../tokenize/binding.js';
+
+/** The ONNX Runtime binding of a platform: both implement onnxruntime-common's API. */
+export interface OnnxRuntime {
+  InferenceSession: InferenceSessionFactory;
+  Tensor: TensorConstructor;
+}
+
+/** Where a graph's files are, as the platform's model store handed them out. */
+export interface GraphLocation {
+  /** The ONNX file. */
+  onnx: string;
+  /** Its external weights (`<file>.onnx_data`), when the graph has them. */
+  externalData?: string | undefined;
+}
+
+/** Options a session is created with, plus the few that only some platforms read. */
+export interface PlatformSessionOptions extends InferenceSession.SessionOptions {
+  /** Browsers: where ONNX Runtime Web's `.wasm` files are served from (a folder URL ending in `/`). */
+  wasmPaths?: string | undefined;
+  /** Threads per forward pass, when the caller set it. Node reads `intraOpNumThreads`; browsers set the WASM pool. */
+  threads?: number | undefined;
+}
+
+/** What the scoring worker reports to the thread that started it. */
+export interface WorkerEvents {
+  message(message: unknown): void;
+  error(error: Error): void;
+  /** The worker stopped (Node reports exits; a browser worker only stops when terminated). */
+  exit(code: number): void;
+}
+
+/** The calling side's handle on a scoring worker. */
+export interface WorkerHandle {
+  post(message: unknown): void;
+  /** Node: whether the worker keeps the process alive. Browsers have no such notion. */
+  hold(held: boolean): void;
+  terminate(): void;
+}
+
+/** The worker side: the start data, messages in and out. */
+export interface WorkerHost {
+  /** What the worker was started with. */
+  start(): Promise<unknown>;
+  onMessage(listener: (message: unknown) => void): void;
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
+  /** Ends the worker once its last message is sent. */
+  close(): void;
+}
+
+/**
+ * Everything that differs between Node (with Deno and Bun, which run the Node build) and browsers. The engine is
+ * written once against this; each build of the package carries one implementation (see `current.ts`).
+ */
+export interface Platform {
+  readonly name: 'node' | 'web';
+  /** ONNX Runtime, loaded on first use so that importing the package loads no binding. */
+  onnx(): Promise<OnnxRuntime>;
+  /** Opens a graph that the model store resolved. */
+  createSession(location: GraphLocation, options: PlatformSessionOptions): Promise<InferenceSession>;
+  /** Builds the model's tokenizer from the text of its `tokenizer.json`. */
+  loadTokenizer: TokenizerLoader;
+  /** Reads a text file that the model store resolved. */
+  readText(location: string): Promise<string>;
+  /** Finds models' files and caches downloads. */
+  readonly models: ModelStore;
+  /** Starts the scoring worker with `start` as its start data. */
+  startWorker(start: unknown, events: WorkerEvents, options: { workerUrl?: string | URL | undefined }): WorkerHandle;
+  /** Inside the scoring worker: its link to the thread that started it. */
+  workerHost(): WorkerHost;
+  /** Inside the scoring worker: lowers its priority (and that of the threads it starts) where the platform can. */
+  lowerPriority(nice: number): void;
+}
