@@ -59,4 +59,40 @@ if [ "$answered" != "$version" ]; then
   exit 1
 fi
 echo "--version: $answered"
+
+# Remote use needs no native addon: with onnxruntime-node and the tokenizer binding gone from the app, the remote
+# entry and the main entry's RemoteScorer still import and score against a stub server; the engine says what is
+# missing only when a model is loaded.
+rm -rf node_modules/onnxruntime-node node_modules/tokenizers node_modules/tokenizers-*
+node --input-type=module -e "
+  import { createServer } from 'node:http';
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const { texts } = JSON.parse(body);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(texts.map((t, index) => ({ index, score: t.length / 100 }))));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = 'http://127.0.0.1:' + server.address().port;
+  for (const entry of ['langchain-cross-encoder/remote', 'langchain-cross-encoder']) {
+    const { RemoteScorer } = await import(entry);
+    const scores = await new RemoteScorer({ url }).score([['q', 'a'], ['q', 'abc']]);
+    if (scores.length !== 2 || !(scores[1] > scores[0])) throw new Error(entry + ': RemoteScorer scored ' + scores);
+  }
+  const { FakeScorer } = await import('langchain-cross-encoder/remote');
+  if (typeof FakeScorer !== 'function') throw new Error('remote: missing FakeScorer');
+  const { CrossEncoder } = await import('langchain-cross-encoder');
+  const failed = await CrossEncoder.load('./nowhere').catch((e) => e);
+  if (!(failed instanceof Error)) throw new Error('CrossEncoder.load should fail without a model');
+  server.close();
+  console.log('remote without native addons: ok');
+"
+node -e "
+  const { RemoteScorer } = require('langchain-cross-encoder/remote');
+  if (typeof RemoteScorer !== 'function') throw new Error('require remote: missing RemoteScorer');
+  console.log('require remote: ok');
+"
 echo "pack-check: ok"

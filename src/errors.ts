@@ -67,6 +67,17 @@ export class OfflineError extends CrossEncoderError {
   }
 }
 
+/** A package the local engine runs on (ONNX Runtime, the tokenizer binding) is not installed where it is needed. */
+export class MissingDependencyError extends CrossEncoderError {
+  /** The package to install. */
+  readonly packageName: string;
+
+  constructor(packageName: string, message: string, options?: { cause?: unknown }) {
+    super('MISSING_DEPENDENCY', message, options);
+    this.packageName = packageName;
+  }
+}
+
 /** The cache folder cannot be created or written. */
 export class CacheError extends CrossEncoderError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -9,6 +9,7 @@ export {
   ModelNotFoundError,
   NonFiniteScoreError,
   InferenceError,
+  MissingDependencyError,
   OfflineError,
   RemoteScorerError,
 } from './errors.js';

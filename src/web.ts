@@ -12,6 +12,7 @@ export {
   ModelNotFoundError,
   NonFiniteScoreError,
   InferenceError,
+  MissingDependencyError,
   OfflineError,
   RemoteScorerError,
 } from './errors.js';

@@ -283,6 +283,11 @@ def build_golden(out: Path, data_dir: Path, dst: Path, log) -> None:
         inputs = ["input_ids", "attention_mask"] + ([] if name == "tiny-no-token-types" else ["token_type_ids"])
         data = golden.cross_encoder_golden(name, model_dir, pairs, tokenization, inputs, log=log)
         golden.write_json(dst / f"{name}.json", data)
+    # The distilled reranker shares tiny's tokenizer; its golden file holds the browser build to Python as well.
+    if (out / DISTILLED / "onnx" / "model.onnx").is_file():
+        inputs = ["input_ids", "attention_mask", "token_type_ids"]
+        data = golden.cross_encoder_golden(DISTILLED, out / DISTILLED, pairs, tokenization, inputs, log=log)
+        golden.write_json(dst / f"{DISTILLED}.json", data)
     golden.write_json(dst / f"{BI_ENCODER}.json", golden.bi_encoder_golden(BI_ENCODER, out / BI_ENCODER, log=log))
     import families
 
@@ -400,7 +405,8 @@ def main(argv=None) -> int:
         if missing:
             raise SystemExit(f"golden files need the models first; missing or stale: {', '.join(missing)}")
         target = out / "golden"
-        g_stamp = golden_hash(data_dir)
+        # A distilled model built after the golden files gets its own golden file on the next build.
+        g_stamp = golden_hash(data_dir) + ("|" + DISTILLED if (out / DISTILLED / "onnx" / "model.onnx").is_file() else "")
         if not args.force and built == 0 and is_current(target, g_stamp):
             log("models/golden: up to date")
         else:

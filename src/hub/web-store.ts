@@ -177,7 +177,7 @@ async function resolve(model: string, specs: readonly ModelFileSpec[], options: 
   const files = new Map<string, string | undefined>(specs.map((spec, i) => [spec.path, found[i]]));
   return {
     source: byUrl ? 'url' : 'hub',
-    root: folder?.href ?? urlOf('.').replace(/\.$/, ''),
+    root: folder?.href ?? urlOf('config.json').replace(/config\.json$/, ''),
     id,
     ...(revision === undefined ? {} : { revision }),
     files,

@@ -7,6 +7,7 @@ import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_th
 import type { InferenceSession } from 'onnxruntime-common';
 import { inspectFailedCacheFile, resolveModelFiles } from '../hub/resolve.js';
 import type { TokenizerBinding } from '../tokenize/binding.js';
+import { importBinding } from './import-binding.js';
 import type {
   OnnxRuntime,
   Platform,
@@ -19,12 +20,17 @@ import type {
 let onnx: Promise<OnnxRuntime> | undefined;
 
 function loadOnnx(): Promise<OnnxRuntime> {
-  onnx ??= import('onnxruntime-node').then((ort) => ({ InferenceSession: ort.InferenceSession, Tensor: ort.Tensor }));
+  onnx ??= importBinding('onnxruntime-node', () => import('onnxruntime-node')).then((ort) => ({
+    InferenceSession: ort.InferenceSession,
+    Tensor: ort.Tensor,
+  }));
+  // A failed import is not kept: installing the package fixes the next load.
+  onnx.catch(() => (onnx = undefined));
   return onnx;
 }
 
 async function loadTokenizer(json: string): Promise<TokenizerBinding> {
-  const { Tokenizer } = await import('tokenizers');
+  const { Tokenizer } = await importBinding('tokenizers', () => import('tokenizers'));
   const tokenizer = Tokenizer.fromString(json);
   // Truncation and padding saved in the file are for whole inputs; the pair tokenizer cuts each side itself.
   tokenizer.disableTruncation();
@@ -93,7 +99,7 @@ function startWorker(
   worker.on('message', (message: unknown) => events.message(message));
   worker.on('error', (error) => events.error(error));
   worker.on('exit', (code) => events.exit(code));
-  worker.unref();
+  // Held while the model loads; the caller lets go once it is ready and idle.
   return {
     post: (message) => worker.postMessage(message),
     hold: (held) => (held ? worker.ref() : worker.unref()),

@@ -11,6 +11,7 @@ import type {
   WorkerHandle,
   WorkerHost,
 } from './platform.js';
+import { importBinding } from './import-binding.js';
 import { loadWebTokenizer } from './web-tokenizer.js';
 
 type OnnxWeb = typeof import('onnxruntime-web');
@@ -18,7 +19,8 @@ type OnnxWeb = typeof import('onnxruntime-web');
 let onnx: Promise<OnnxWeb> | undefined;
 
 function loadOnnxWeb(): Promise<OnnxWeb> {
-  onnx ??= import('onnxruntime-web');
+  onnx ??= importBinding('onnxruntime-web', () => import('onnxruntime-web'));
+  onnx.catch(() => (onnx = undefined));
   return onnx;
 }
 

@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../errors.js';
+import { CrossEncoderError, ModelFormatError } from '../errors.js';
 import type { TokenizerBinding, TokenizerLoader } from './binding.js';
 import { PairTemplate, type AssembledPair } from './pair-template.js';
 import { cut, pairLengths, type TruncationSide, type TruncationStrategy } from './truncation.js';
@@ -89,7 +89,7 @@ export class PairTokenizer {
       json = parseJsonObject(tokenizerJsonText, file);
       binding = await load(tokenizerJsonText);
     } catch (cause) {
-      if (cause instanceof ModelFormatError) throw cause;
+      if (CrossEncoderError.isInstance(cause)) throw cause;
       throw new ModelFormatError(`${file} could not be loaded as a Hugging Face tokenizer: ${String(cause)}`, {
         file,
         cause,

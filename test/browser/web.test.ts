@@ -16,7 +16,7 @@ import {
   serveStatic,
   type StaticServer,
 } from '../helpers/browser.js';
-import { modelDir, noGolden, readGolden, REPO_ROOT } from '../helpers/models.js';
+import { modelDir, noDistilled, noGolden, readGolden, REPO_ROOT } from '../helpers/models.js';
 
 interface Golden {
   model: string;
@@ -84,7 +84,8 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
       join(dir, 'index.html'),
       '<!doctype html><meta charset="utf-8"><script type="module" src="./page.js"></script>',
     );
-    server = await serveStatic(pageMounts(dir));
+    // The tiny model also stands in for a hub repository, at the path the hub serves its files from.
+    server = await serveStatic({ ...pageMounts(dir), '/hub/local/tiny/resolve/main': modelDir('tiny') });
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, `${server.url}/app/index.html`));
     await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
@@ -110,6 +111,50 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
     web.scores.forEach((score, i) => expect(Math.abs(score - (expected[i] as number))).toBeLessThan(1e-4));
     // Absent optional files (external weights, sentence-transformers' own configs) answer 404, which the browser logs.
     expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
+  });
+
+  it('loads a hub id once, keeps it with the Cache API, and loads it again from there, offline too', async () => {
+    const pairs: [string, string][] = [['what is a tide?', 'Tides are caused by the Moon.']];
+    const hubEndpoint = `${server.url}/hub`;
+    const hubRequests = () => server.requests.filter((path) => path.startsWith('/hub/'));
+    const first = await call(page, 'score', 'local/tiny', pairs, { hubEndpoint });
+    const required = ['config.json', 'tokenizer.json', 'onnx/model.onnx'].map(
+      (file) => `/hub/local/tiny/resolve/main/${file}`,
+    );
+    for (const path of required) expect(hubRequests().filter((p) => p === path)).toHaveLength(1);
+    const before = hubRequests().length;
+    const again = await call(page, 'score', 'local/tiny', pairs, { hubEndpoint });
+    const offline = await call(page, 'score', 'local/tiny', pairs, { hubEndpoint, localFilesOnly: true });
+    expect(again.scores).toEqual(first.scores);
+    expect(offline.scores).toEqual(first.scores);
+    // Only absent optional files are asked for again (a 404 is not cached); offline asks for nothing.
+    expect(
+      hubRequests()
+        .slice(before)
+        .filter((path) => required.includes(path)),
+    ).toEqual([]);
+    expect(first.info.onnxPath).toBe(`${hubEndpoint}/local/tiny/resolve/main/onnx/model.onnx`);
+  });
+
+  describe.skipIf(noGolden() ?? noDistilled())('the distilled reranker', () => {
+    it("ce-minilm-l6-ict: Python's scores within 1e-4 at max_length 512 and 128", async () => {
+      const golden = await readGolden<{
+        pairs: [string, string][];
+        logits: number[];
+        logits_128: number[];
+      }>('ce-minilm-l6-ict');
+      for (const [maxLength, logits] of [
+        [512, golden.logits],
+        [128, golden.logits_128],
+      ] as const) {
+        const { scores } = await call(page, 'score', modelUrl('ce-minilm-l6-ict'), golden.pairs, { maxLength });
+        const worst = Math.max(...scores.map((score, i) => Math.abs(score - (logits[i] as number))));
+        console.log(
+          `ce-minilm-l6-ict max_length ${maxLength}: worst |browser - Python| ${worst.toExponential(2)} over ${scores.length} pairs`,
+        );
+        expect(worst).toBeLessThan(1e-4);
+      }
+    });
   });
 
   describe.skipIf(noGolden())('golden files', () => {
