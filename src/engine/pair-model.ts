@@ -165,7 +165,7 @@ export class PairModel {
     // Only a pair that was split names its window: Cohere sets `chunk` on those alone.
     if (windows !== undefined) {
       const rowsPerPair = new Int32Array(request.pairs.length);
-      for (const owner of owners) rowsPerPair[owner as number]++;
+      for (const owner of owners) rowsPerPair[owner] = (rowsPerPair[owner] as number) + 1;
       rowsPerPair.forEach((count, pair) => {
         if (count === 1) windows[pair] = -1;
       });
