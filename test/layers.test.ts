@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
   ['validate.ts', 'ranking.ts'],
-  ['hub/', 'tokenize/'],
+  ['hub/', 'tokenize/', 'documents/'],
   ['engine/'],
   ['cross-encoder.ts'],
   ['remote/', 'testing/'],
