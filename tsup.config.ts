@@ -2,6 +2,8 @@ import { defineConfig } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
 const external = ['onnxruntime-node', 'tokenizers', /^@langchain\//];
+// Each framework adapter's framework is an optional peer: loaded from the user's copy, never bundled.
+external.push('ai', /^@ai-sdk\//, 'llamaindex', /^@llamaindex\//, /^@mastra\//);
 
 // The output is unminified, readable JavaScript, so the tarball ships no maps (see ARCHITECTURE.md); SOURCEMAP=1
 // writes them for local debugging.
@@ -9,7 +11,13 @@ const sourcemap = process.env.SOURCEMAP === '1';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      'ai-sdk': 'src/ai-sdk/index.ts',
+      llamaindex: 'src/llamaindex/index.ts',
+      mastra: 'src/mastra/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap,
