@@ -3,7 +3,7 @@ import { NoSuchModelError } from '@ai-sdk/provider';
 import { rerank } from 'ai';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createCrossEncoder, crossEncoder } from '../../src/ai-sdk/index.js';
-import { AbortError, CrossEncoder, InvalidArgumentError } from '../../src/index.js';
+import { AbortError, CrossEncoder, InvalidArgumentError, RemoteScorer, RerankServer } from '../../src/index.js';
 import { FakeScorer, wordOverlapScore } from '../../src/testing/index.js';
 import { modelDir } from '../helpers/models.js';
 
@@ -115,6 +115,45 @@ describe('rerank() from ai with a FakeScorer behind the provider', () => {
     const documents = Object.freeze([Object.freeze({ title: 'Trail', tags: Object.freeze(['wet']) })]);
     const result = await rerank({ model: provider.rerankingModel('fake'), query: 'trail', documents: [...documents] });
     expect(result.ranking[0]?.document).toBe(documents[0]);
+  });
+});
+
+describe('rerank() from ai on other scorers (tiny)', () => {
+  it('ranks on a rerank server through a RemoteScorer', async () => {
+    const engine = await CrossEncoder.load(modelDir('tiny'), { worker: false });
+    const server = await RerankServer.start({ scorer: engine, port: 0 });
+    try {
+      const provider = createCrossEncoder({ scorer: new RemoteScorer({ url: server.url, protocol: 'tei' }) });
+      const result = await rerank({ model: provider.rerankingModel('tiny'), query: QUERY, documents: TEXTS, topN: 2 });
+      const expected = await engine.rank(QUERY, TEXTS, { topK: 2 });
+      expect(result.ranking.map((r) => r.originalIndex)).toEqual(expected.map((r) => r.index));
+      result.ranking.forEach((r, i) => expect(r.score).toBeCloseTo(expected[i]?.score as number, 5));
+    } finally {
+      await server.close();
+      await engine.dispose();
+    }
+  });
+
+  it('splits long documents with maxChunksPerDoc and says which window scored in providerMetadata', async () => {
+    const provider = createCrossEncoder({ worker: false, maxLength: 24 });
+    const words = 'paris capital france river city museum bread cheese wine tower history'.split(' ');
+    const longText = Array.from({ length: 60 }, (_, i) => words[(i * 7) % words.length]).join(' ');
+    const engine = await CrossEncoder.load(modelDir('tiny'), { worker: false, maxLength: 24 });
+    try {
+      const result = await rerank({
+        model: provider.rerankingModel(modelDir('tiny'), { maxChunksPerDoc: 8 }),
+        query: 'capital of france',
+        documents: [longText, 'paris'],
+      });
+      const expected = await engine.rank('capital of france', [longText, 'paris'], { maxChunksPerDoc: 8 });
+      const long = expected.find((r) => r.index === 0);
+      expect(long?.chunk).toBeTypeOf('number');
+      expect(result.providerMetadata).toEqual({ crossEncoder: { chunks: { '0': long?.chunk } } });
+      result.ranking.forEach((r, i) => expect(r.score).toBeCloseTo(expected[i]?.score as number, 6));
+    } finally {
+      await provider.dispose();
+      await engine.dispose();
+    }
   });
 });
 
