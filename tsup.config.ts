@@ -3,6 +3,8 @@ import { defineConfig, type Options } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
 const external = ['onnxruntime-node', 'onnxruntime-common', 'tokenizers', /^@langchain\//];
+// Each framework adapter's framework is an optional peer: loaded from the user's copy, never bundled.
+external.push('ai', /^@ai-sdk\//, 'llamaindex', /^@llamaindex\//, /^@mastra\//);
 // The browser build leaves its bindings to the app's bundler too.
 const webExternal = ['onnxruntime-web', 'onnxruntime-common', '@mlc-ai/web-tokenizers', /^@langchain\//];
 
@@ -21,7 +23,14 @@ const webPlatform: NonNullable<Options['esbuildPlugins']>[number] = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', remote: 'src/remote-entry.ts' },
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      remote: 'src/remote-entry.ts',
+      'ai-sdk': 'src/ai-sdk/index.ts',
+      llamaindex: 'src/llamaindex/index.ts',
+      mastra: 'src/mastra/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs the library as npm would publish it, installs the tarball into an empty app that has only
 # @langchain/core beside it, and checks what a user gets: `import` and `require` of both entries, the package
-# command's --help and --version, and a tarball free of evaluation code and source maps. Needs the npm registry.
+# command's --help and --version, and a tarball free of evaluation code and source maps. Then one app per framework
+# adapter, each with only its framework: the subpath imports, requires and ranks. Needs the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,4 +96,70 @@ node -e "
   if (typeof RemoteScorer !== 'function') throw new Error('require remote: missing RemoteScorer');
   console.log('require remote: ok');
 "
+for framework in @ai-sdk/provider @llamaindex/core @mastra/core; do
+  if [ -e "node_modules/$framework" ]; then
+    echo "pack-check: $framework was installed with the main entry; the adapters' frameworks must stay optional" >&2
+    exit 1
+  fi
+done
+cd "$OLDPWD"
+
+# Each adapter subpath installs and loads with only its framework beside the tarball: npm installs no optional peer,
+# so @langchain/core must stay out.
+adapter_app() { # subpath, then the packages its app installs
+  local subpath="$1"
+  shift
+  local dir="$work/app-$subpath"
+  mkdir -p "$dir"
+  printf '{ "name": "pack-check-%s", "private": true, "allowScripts": { "onnxruntime-node": false } }\n' "$subpath" \
+    >"$dir/package.json"
+  (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error "$@" \
+    "$work/$tarball" >/dev/null)
+  echo "$dir"
+}
+dev() { node -p "require('./package.json').devDependencies['$1']"; }
+ai_app="$(adapter_app ai-sdk "ai@$(dev ai)")"
+llama_app="$(adapter_app llamaindex "llamaindex@$(dev llamaindex)")"
+mastra_app="$(adapter_app mastra "@mastra/core@$(dev @mastra/core)" "@mastra/rag@$(dev @mastra/rag)")"
+for app_dir in "$ai_app" "$llama_app" "$mastra_app"; do
+  if [ -e "$app_dir/node_modules/@langchain/core" ]; then
+    echo "pack-check: $app_dir got @langchain/core, which only the main entry needs" >&2
+    exit 1
+  fi
+done
+
+(cd "$ai_app" && node --input-type=module -e "
+  const { rerank } = await import('ai');
+  const { createCrossEncoder } = await import('langchain-cross-encoder/ai-sdk');
+  const { FakeScorer } = await import('langchain-cross-encoder/testing');
+  const provider = createCrossEncoder({ scorer: new FakeScorer() });
+  const { ranking } = await rerank({ model: provider.rerankingModel('fake'), query: 'red apples', documents: [{ t: 'blue sky' }, { t: 'red apples' }] });
+  if (ranking[0].originalIndex !== 1) throw new Error('ai-sdk: ranked wrongly');
+  console.log('ai-sdk (with ai only): ok');
+")
+(cd "$llama_app" && node --input-type=module -e "
+  const { TextNode } = await import('llamaindex');
+  const { CrossEncoderNodePostprocessor } = await import('langchain-cross-encoder/llamaindex');
+  const { FakeScorer } = await import('langchain-cross-encoder/testing');
+  const nodes = [{ node: new TextNode({ text: 'blue sky' }) }, { node: new TextNode({ text: 'red apples' }) }];
+  const out = await new CrossEncoderNodePostprocessor({ model: new FakeScorer(), topN: 1 }).postprocessNodes(nodes, 'red apples');
+  if (out[0].node !== nodes[1].node || out[0].score !== 1) throw new Error('llamaindex: ranked wrongly');
+  console.log('llamaindex (with llamaindex only): ok');
+")
+(cd "$mastra_app" && node --input-type=module -e "
+  const { rerankWithScorer } = await import('@mastra/rag');
+  const { CrossEncoderRelevanceScorer } = await import('langchain-cross-encoder/mastra');
+  const { FakeScorer } = await import('langchain-cross-encoder/testing');
+  const results = [{ id: 'a', score: 0.9, metadata: { text: 'blue sky' } }, { id: 'b', score: 0.1, metadata: { text: 'red apples' } }];
+  const out = await rerankWithScorer({ results, query: 'red apples', scorer: new CrossEncoderRelevanceScorer({ model: new FakeScorer() }), options: { topK: 1, weights: { semantic: 1, vector: 0, position: 0 } } });
+  if (out[0].result.id !== 'b') throw new Error('mastra: ranked wrongly');
+  console.log('mastra (with @mastra/core and @mastra/rag only): ok');
+")
+# require() in a process of its own: loading a framework's ESM and CJS builds together is that framework's hazard.
+(cd "$ai_app" && node -e "if (typeof require('langchain-cross-encoder/ai-sdk').createCrossEncoder !== 'function') process.exit(1)")
+(cd "$llama_app" && node -e "
+  if (typeof require('langchain-cross-encoder/llamaindex').CrossEncoderNodePostprocessor !== 'function') process.exit(1)")
+(cd "$mastra_app" && node -e "
+  if (typeof require('langchain-cross-encoder/mastra').CrossEncoderRelevanceScorer !== 'function') process.exit(1)")
+echo "adapters, require: ok"
 echo "pack-check: ok"

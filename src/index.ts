@@ -36,6 +36,7 @@ export {
   type RerankStats,
 } from './langchain/reranker.js';
 export type { FusionOptions } from './langchain/fusion.js';
+export type { RankFields } from './documents/render.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
 export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
 export type { RerankProtocol } from './remote/wire.js';

@@ -14,12 +14,12 @@ const SRC = join(ROOT, 'src');
 const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
   ['validate.ts', 'ranking.ts'],
-  ['hub/', 'tokenize/'],
+  ['hub/', 'tokenize/', 'documents/'],
   ['platform/'],
   ['engine/'],
   ['cross-encoder.ts'],
-  ['remote/', 'testing/'],
-  ['serve/', 'langchain/'],
+  ['remote/', 'testing/', 'scorer-pool.ts'],
+  ['serve/', 'langchain/', 'ai-sdk/', 'llamaindex/', 'mastra/'],
   ['index.ts', 'web.ts', 'remote-entry.ts'],
   ['bin.ts'],
 ];
@@ -32,6 +32,12 @@ const PACKAGES: Record<string, readonly string[]> = {
   '@mlc-ai/web-tokenizers': ['platform/'],
   'node:worker_threads': ['platform/'],
   '@langchain/core': ['langchain/'],
+  ai: ['ai-sdk/'],
+  '@ai-sdk/provider': ['ai-sdk/'],
+  llamaindex: ['llamaindex/'],
+  '@llamaindex/core': ['llamaindex/'],
+  '@mastra/core': ['mastra/'],
+  '@mastra/rag': ['mastra/'],
 };
 
 function sourceFiles(dir: string): string[] {
@@ -195,6 +201,28 @@ describe('the layer rule', () => {
       .map((file) => relative(SRC, file));
     expect(eager).toEqual([]);
     expect(staticImports.sort()).toEqual([...NODE_BINDINGS].sort());
+  });
+
+  it('keeps every framework but @langchain/core out of what the main entry loads', () => {
+    const reached = new Set<string>();
+    const walk = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const target of graph.get(file) ?? []) walk(target);
+    };
+    walk(join(SRC, 'index.ts'));
+    const adapters = ['ai-sdk/', 'llamaindex/', 'mastra/'];
+    const frameworks = Object.keys(PACKAGES).filter((name) => PACKAGES[name]?.some((room) => adapters.includes(room)));
+    const leaks: string[] = [];
+    for (const file of reached) {
+      if (adapters.includes(roomOf(file))) leaks.push(`${relative(ROOT, file)} (an adapter)`);
+      for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+        if (frameworks.some((name) => specifier === name || specifier.startsWith(`${name}/`)))
+          leaks.push(`${relative(ROOT, file)} imports ${specifier}`);
+      }
+    }
+    expect(frameworks.length).toBeGreaterThan(0);
+    expect(leaks).toEqual([]);
   });
 
   it('keeps tests that need built models out of src/', () => {

@@ -42,7 +42,7 @@ export interface PairScoreRequest {
 /** Scores of one request in the caller's order, with the window each came from and what it cost. */
 export interface PairScores {
   scores: Float64Array;
-  /** The best window of each pair; only when passages may be split. */
+  /** The best window of each pair, -1 for a pair that fit in one window; only when passages may be split. */
   windows: Int32Array | undefined;
   stats: ScoringStats;
 }
@@ -162,6 +162,14 @@ export class PairModel {
         if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
       }
     });
+    // Only a pair that was split names its window: Cohere sets `chunk` on those alone.
+    if (windows !== undefined) {
+      const rowsPerPair = new Int32Array(request.pairs.length);
+      for (const owner of owners) rowsPerPair[owner] = (rowsPerPair[owner] as number) + 1;
+      rowsPerPair.forEach((count, pair) => {
+        if (count === 1) windows[pair] = -1;
+      });
+    }
     return {
       scores,
       windows,

@@ -15,6 +15,7 @@ import {
   validateTimeoutMs,
 } from '../validate.js';
 import { Lazy } from './lazy.js';
+import { isRecord, renderRecord, validateRankFields, type RankFields } from '../documents/render.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
 type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;
@@ -108,6 +109,14 @@ export interface CrossEncoderRerankerOptions extends LoadOptions {
    * @default undefined
    */
   onStats?: (stats: RerankStats) => void;
+  /**
+   * What of a structured document the model reads (Cohere's `rank_fields`): field names, rendered as `field: value`
+   * lines in the order given, or a function returning the text to score. A Document is read as its metadata fields
+   * plus `pageContent`; a record passed to `rerank` as itself. Without it a Document is its `pageContent` and a record
+   * without a string `pageContent` is all its fields as YAML-like `key: value` lines. `rerank` can override it.
+   * @default undefined (pageContent, or every field of a record)
+   */
+  rankFields?: RankFields;
 }
 
 /**
@@ -147,6 +156,22 @@ export interface CrossEncoderRerankOptions {
    */
   topN?: number;
   /**
+   * A hub id or local model folder to rank with in this call, as CohereRerank's per-call `model`: loaded on first use
+   * with the reranker's loading options, kept for later calls and freed by `dispose()`.
+   * @default the reranker's model
+   */
+  model?: string;
+  /**
+   * Most windows a long document is split into in this call; see the reranker's `maxChunksPerDoc`.
+   * @default the reranker's `maxChunksPerDoc`
+   */
+  maxChunksPerDoc?: number;
+  /**
+   * What of a structured document the model reads in this call; see the reranker's `rankFields`.
+   * @default the reranker's `rankFields`
+   */
+  rankFields?: RankFields;
+  /**
    * Drop results scoring below this.
    * @default the reranker's `minScore`
    */
@@ -160,8 +185,11 @@ export interface CrossEncoderRerankOptions {
   timeoutMs?: number;
 }
 
-/** What `rerank` accepts per document, as CohereRerank does: a Document, a string, or a record with `pageContent`. */
-export type RerankInput = DocumentInterface | string | Record<string, string>;
+/**
+ * What `rerank` accepts per document: what CohereRerank accepts (a Document, a string, a record with `pageContent`),
+ * and any record, read through `rankFields` or rendered as `key: value` lines.
+ */
+export type RerankInput = DocumentInterface | string | Record<string, unknown>;
 
 // Keys the reranker handles itself; any other option is a loading option of the engine.
 const OWN_KEYS = new Set([
@@ -178,6 +206,7 @@ const OWN_KEYS = new Set([
   'budgetMs',
   'fallback',
   'onStats',
+  'rankFields',
 ]);
 
 /** Pairs a budgeted call scores per step when no `batchSize` is set: a `CrossEncoder`'s default batch. */
@@ -194,6 +223,9 @@ interface Ranked {
 
 /** A call's settings once validated. */
 interface CallSettings {
+  /** The model this call ranks with, and whether the reranker's activation must be passed to it. */
+  scorer: { loaded: Lazy<Scorer>; shared: boolean };
+  maxChunksPerDoc: number | undefined;
   topN: number;
   minScore: number | undefined;
   signal: AbortSignal | undefined;
@@ -226,9 +258,14 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly fusion: Fusion | undefined;
   readonly budgetMs: number | undefined;
   readonly fallback: 'throw' | 'first-stage';
+  readonly rankFields: RankFields | undefined;
   readonly #onStats: ((stats: RerankStats) => void) | undefined;
   readonly #shared: Scorer | undefined;
   readonly #loaded: Lazy<Scorer>;
+  /** Loading options for a model the reranker loads itself, the per-call `model` of `rerank` included. */
+  readonly #loadOptions: CrossEncoderOptions;
+  /** Models named per call by `rerank`, each loaded once. */
+  readonly #perCall = new Map<string, Lazy<Scorer>>();
   /** One controller per call in progress, so `dispose()` can stop them all. */
   readonly #calls = new Set<AbortController>();
 
@@ -248,8 +285,10 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       budgetMs,
       fallback = 'throw',
       onStats,
+      rankFields,
       ...loadOptions
     } = fields;
+    this.rankFields = validateRankFields(rankFields, 'rankFields');
     this.topN = validateTopN(topN, 'topN');
     this.maxChunksPerDoc =
       maxChunksPerDoc === undefined ? undefined : validateBatchSize(maxChunksPerDoc, 'maxChunksPerDoc');
@@ -277,6 +316,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       this.#shared = undefined;
       const options: CrossEncoderOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
       if (activation !== undefined) options.activation = activation;
+      this.#loadOptions = options;
       this.#loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options));
     } else if (isScorer(model)) {
       const loadKeys = Object.entries(fields)
@@ -291,6 +331,10 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }
       this.model = model instanceof CrossEncoder ? model.info.model : (model.constructor?.name ?? 'Scorer');
       this.#shared = model;
+      this.#loadOptions = {
+        ...(batchSize === undefined ? {} : { batchSize }),
+        ...(activation === undefined ? {} : { activation }),
+      };
       this.#loaded = new Lazy(() => Promise.resolve(model));
     } else {
       throw new InvalidArgumentError(
@@ -314,8 +358,11 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     const reason = new DOMException('The reranker was disposed.', 'AbortError');
     for (const call of this.#calls) call.abort(reason);
     this.#calls.clear();
+    const perCall = [...this.#perCall.values()];
+    this.#perCall.clear();
+    await Promise.all(perCall.map((lazy) => lazy.reset(disposeScorer)));
     if (this.#shared !== undefined) return;
-    await this.#loaded.reset(async (scorer) => (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.());
+    await this.#loaded.reset(disposeScorer);
   }
 
   /**
@@ -334,7 +381,11 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     }
     if (documents.length === 0) return [];
     requireQuery(query, 'query');
-    const texts = Array.from(documents, (doc, i) => pageContentOf(doc, `documents[${i}]`));
+    const texts = Array.from(documents, (doc, i) => {
+      const parameter = `documents[${i}]`;
+      const pageContent = pageContentOf(doc, parameter);
+      return this.rankFields === undefined ? pageContent : textOf(doc, this.rankFields, parameter);
+    });
     const firstStage = this.#firstStageScores(documents);
 
     const manager = CallbackManager.configure(callbacks);
@@ -349,6 +400,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     );
     try {
       const { ranked, stats } = await this.#rank(query, texts, firstStage, {
+        scorer: { loaded: this.#loaded, shared: this.#shared !== undefined },
+        maxChunksPerDoc: this.maxChunksPerDoc,
         topN: this.topN,
         minScore: this.minScore,
         signal: undefined,
@@ -385,12 +438,19 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     const topN = options.topN === undefined ? this.topN : validateTopN(options.topN, 'options.topN');
     const minScore =
       options.minScore === undefined ? this.minScore : validateMinScore(options.minScore, 'options.minScore');
-    const texts = Array.from(documents, (doc, i) =>
-      typeof doc === 'string' ? doc : pageContentOf(doc as { pageContent?: unknown }, `documents[${i}]`),
-    );
+    const maxChunksPerDoc =
+      options.maxChunksPerDoc === undefined
+        ? this.maxChunksPerDoc
+        : validateBatchSize(options.maxChunksPerDoc, 'options.maxChunksPerDoc');
+    const rankFields =
+      options.rankFields === undefined ? this.rankFields : validateRankFields(options.rankFields, 'options.rankFields');
+    const scorer = this.#scorerFor(options.model);
+    const texts = Array.from(documents, (doc, i) => textOf(doc, rankFields, `documents[${i}]`));
     if (texts.length === 0) return [];
     const firstStage = this.#firstStageScores(documents);
     const { ranked } = await this.#rank(query, texts, firstStage, {
+      scorer,
+      maxChunksPerDoc,
       topN,
       minScore,
       signal,
@@ -403,6 +463,26 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       if (r.chunk !== undefined) out.chunk = r.chunk;
       return out;
     });
+  }
+
+  /** The model a `rerank` call names, loaded once with the reranker's loading options, or the reranker's own. */
+  #scorerFor(model: unknown): CallSettings['scorer'] {
+    if (model === undefined || model === this.model) {
+      return { loaded: this.#loaded, shared: this.#shared !== undefined };
+    }
+    if (typeof model !== 'string' || model.trim() === '') {
+      throw new InvalidArgumentError(
+        'options.model',
+        `expected a hub id or a local model folder, got ${describe(model)}; leave it out to use the reranker's model.`,
+      );
+    }
+    let loaded = this.#perCall.get(model);
+    if (loaded === undefined) {
+      const options = this.#loadOptions;
+      loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options));
+      this.#perCall.set(model, loaded);
+    }
+    return { loaded, shared: false };
   }
 
   /** Whether results say which documents were scored: only when some may not be. */
@@ -446,7 +526,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     const call = this.#track(signal);
     const deadline = callDeadline(call.signal, settings.timeoutMs, settings.setting);
     try {
-      const scored = await this.#score(query, texts, deadline, stats, started);
+      const scored = await this.#score(query, texts, deadline, stats, started, settings);
       stats.reranked = scored.length;
       return finish(this.#order(scored, texts.length, firstStage, settings));
     } catch (error) {
@@ -470,19 +550,20 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     deadline: CallDeadline,
     stats: RerankStats,
     started: number,
+    settings: CallSettings,
   ): Promise<RankResult[]> {
     const budgetEnd = this.budgetMs === undefined ? undefined : started + this.budgetMs;
     const loadStarted = performance.now();
     // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
     // custom Scorer that ignores signals. A budget bounds the wait for the load the same way.
-    const scorer = await untilAborted(withinBudget(this.#loaded.get(), budgetEnd), deadline);
+    const scorer = await untilAborted(withinBudget(settings.scorer.loaded.get(), budgetEnd), deadline);
     stats.loadMs = performance.now() - loadStarted;
     if (scorer === undefined) return [];
     const options: Record<string, unknown> = {};
     if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
-    if (this.#shared !== undefined && this.activation !== undefined) options['activation'] = this.activation;
+    if (settings.scorer.shared && this.activation !== undefined) options['activation'] = this.activation;
     if (deadline.signal !== undefined) options['signal'] = deadline.signal;
-    if (this.maxChunksPerDoc !== undefined) options['maxChunksPerDoc'] = this.maxChunksPerDoc;
+    if (settings.maxChunksPerDoc !== undefined) options['maxChunksPerDoc'] = settings.maxChunksPerDoc;
     if (this.chunkTokens !== undefined) options['chunkTokens'] = this.chunkTokens;
     if (this.chunkStride !== undefined) options['chunkStride'] = this.chunkStride;
     options['onStats'] = (part: ScoringStats) => addStats(stats, part);
@@ -617,6 +698,32 @@ function addStats(total: RerankStats, part: ScoringStats): void {
   ] as const) {
     total[key] = (total[key] ?? 0) + part[key];
   }
+}
+
+/**
+ * The text the model reads for one document: a string as it is; a Document or record with a string `pageContent`
+ * as that text, or with `rankFields` as its fields (a Document's metadata and `pageContent`); any other record
+ * through `rankFields` or as `key: value` lines.
+ */
+function textOf(doc: unknown, rankFields: RankFields | undefined, parameter: string): string {
+  if (typeof doc === 'string') return doc;
+  if (!isRecord(doc)) {
+    throw new InvalidArgumentError(
+      parameter,
+      `expected a Document, a string or a record, got ${describe(doc)}. Convert it to one of those first.`,
+    );
+  }
+  const pageContent = doc['pageContent'];
+  if (typeof pageContent === 'string') {
+    if (rankFields === undefined) return pageContent;
+    const metadata = doc['metadata'];
+    if (isRecord(metadata)) return renderRecord({ ...metadata, pageContent }, rankFields, parameter);
+  }
+  return renderRecord(doc, rankFields, parameter);
+}
+
+async function disposeScorer(scorer: Scorer): Promise<void> {
+  await (scorer as Partial<{ dispose(): Promise<void> }>).dispose?.();
 }
 
 function pageContentOf(doc: { pageContent?: unknown } | null | undefined, parameter: string): string {

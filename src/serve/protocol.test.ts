@@ -52,6 +52,43 @@ describe('parseRerankBody', () => {
     expect(error.type).toBe('validation');
   });
 
+  it('reads record documents through rank_fields, or as key: value lines, and keeps { text } as it was', () => {
+    const wide = { maxTexts: 3, maxTextChars: 200 };
+    const records = [{ title: 'Trail shoe', body: 'Waterproof.', price: 129 }, { text: 'plain' }, 'a string'];
+    const all = parseRerankBody('cohere-v1', { query: 'q', documents: records }, wide);
+    expect(all.texts).toEqual(['title: Trail shoe\nbody: Waterproof.\nprice: 129', 'plain', 'a string']);
+    expect(all.records).toEqual(new Map([[0, records[0]]]));
+    const picked = parseRerankBody(
+      'cohere-v2',
+      { query: 'q', documents: records, rank_fields: ['body', 'text', 'title'] },
+      wide,
+    );
+    expect(picked.texts).toEqual(['body: Waterproof.\ntitle: Trail shoe', 'text: plain', 'a string']);
+    // With return_documents a record comes back as it was sent.
+    const answer = rerankAnswer('cohere-v2', { ...picked, returnText: true }, [0.9, 0.1, 0.5], 'm') as {
+      results: unknown[];
+    };
+    expect(answer.results).toEqual([
+      { index: 0, relevance_score: 0.9, document: records[0] },
+      { index: 2, relevance_score: 0.5, document: { text: 'a string' } },
+      { index: 1, relevance_score: 0.1, document: records[1] },
+    ]);
+  });
+
+  it.each([
+    ['a string', 'title'],
+    ['an empty array', []],
+    ['a number in it', ['title', 3]],
+    ['a name twice', ['secret-field', 'secret-field']],
+  ])('answers 422 to rank_fields as %s, without echoing it', (_, rankFields) => {
+    const error = refusal(() =>
+      parseRerankBody('cohere-v1', { query: 'q', documents: [{ t: 'a' }], rank_fields: rankFields }, limits),
+    );
+    expect(error.status).toBe(422);
+    expect(error.message).toMatch(/rank_fields/);
+    expect(error.message).not.toContain('secret');
+  });
+
   it('never echoes the text it refuses', () => {
     const error = refusal(() =>
       parseRerankBody('tei', { query: 'q', texts: ['secret text here that is long'] }, limits),

@@ -1,4 +1,6 @@
 import { HttpError } from './http-error.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isRecord, renderRecord, validateRankFields, type RankFields } from '../documents/render.js';
 
 /** What every rerank route asks of the engine, whatever its wire shape. */
 export interface RerankJob {
@@ -9,6 +11,8 @@ export interface RerankJob {
   returnText: boolean;
   /** TEI's `raw_scores`: logits instead of activated scores. */
   rawScores: boolean;
+  /** Documents sent as records other than `{ text }`, by index: returned as sent with `return_documents`. */
+  records?: Map<number, unknown>;
 }
 
 /** Caps on one request's content. */
@@ -38,12 +42,17 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
       `"${listKey}" holds ${list.length} entries, more than this server's limit of ${limits.maxTexts}; split the request`,
     );
   }
+  const rankFields = route === 'tei' ? undefined : readRankFields(fields.rank_fields);
+  const records = new Map<number, unknown>();
   const texts = list.map((entry: unknown, i) => {
-    // Cohere v1 also takes documents as `{text: ...}` objects.
-    const text =
-      route !== 'tei' && typeof entry === 'object' && entry !== null && !Array.isArray(entry)
-        ? (entry as Record<string, unknown>).text
-        : entry;
+    let text: unknown = entry;
+    // Cohere also takes documents as records: `{ text }`, or any fields read through `rank_fields`.
+    if (route !== 'tei' && isRecord(entry)) {
+      const plain = rankFields === undefined && typeof entry.text === 'string';
+      // JSON has no cycles or functions, so a record always has a text form.
+      text = plain ? entry.text : renderRecord(entry, rankFields, `${listKey}[${i}]`);
+      if (!plain) records.set(i, entry);
+    }
     if (typeof text !== 'string') throw invalid(`"${listKey}[${i}]" must be a string, got ${kind(text)}`);
     checkLength(text, `${listKey}[${i}]`, limits);
     return text;
@@ -61,7 +70,9 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
   const returnText = flag(fields, returnKey, false);
   const rawScores = route === 'tei' ? flag(fields, 'raw_scores', false) : false;
   // TEI's `truncate` is accepted but not needed: the engine always cuts pairs to the model's length.
-  return { query, texts, topN, returnText, rawScores };
+  const job: RerankJob = { query, texts, topN, returnText, rawScores };
+  if (records.size > 0) job.records = records;
+  return job;
 }
 
 /** Ranks scores best first, ties in input order, and writes the route's answer. */
@@ -79,12 +90,26 @@ export function rerankAnswer(route: Route, job: RerankJob, scores: readonly numb
     id: crypto.randomUUID(),
     results: order.map(({ index, score }) =>
       job.returnText
-        ? { index, relevance_score: score, document: { text: job.texts[index] } }
+        ? { index, relevance_score: score, document: job.records?.get(index) ?? { text: job.texts[index] } }
         : { index, relevance_score: score },
     ),
     meta: { api_version: { version: route === 'cohere-v1' ? '1' : '2' }, billed_units: { search_units: 1 } },
     model,
   };
+}
+
+/** Cohere's `rank_fields`: the fields of record documents to score, in order. */
+function readRankFields(value: unknown): RankFields | undefined {
+  if (value === undefined || value === null) return undefined;
+  // Said without the names sent, as every refusal here is.
+  const refusal = invalid(`"rank_fields" must be a non-empty array of distinct, non-empty field names`);
+  if (!Array.isArray(value)) throw refusal;
+  try {
+    return validateRankFields(value, 'rank_fields');
+  } catch (error) {
+    if (InvalidArgumentError.isInstance(error)) throw refusal;
+    throw error;
+  }
 }
 
 function flag(fields: Record<string, unknown>, key: string, fallback: boolean): boolean {

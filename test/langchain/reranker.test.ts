@@ -87,9 +87,13 @@ describe('CrossEncoderReranker.rerank', () => {
     expect(await reranker.rerank([], 'red apples')).toEqual([]);
   });
 
-  it('rejects records without pageContent and bad per-call options', async () => {
+  it('ranks records without pageContent by their fields, and rejects non-documents and bad per-call options', async () => {
     const reranker = new CrossEncoderReranker({ model: new FakeScorer() });
-    await expect(reranker.rerank([{ text: 'x' }], 'q')).rejects.toThrow(/documents\[0\]/);
+    await expect(reranker.rerank([{ text: 'x' }, { text: 'q' }], 'q')).resolves.toEqual([
+      { index: 1, relevanceScore: 1 },
+      { index: 0, relevanceScore: 0 },
+    ]);
+    await expect(reranker.rerank([null as never], 'q')).rejects.toThrow(/documents\[0\]/);
     await expect(reranker.rerank(['x'], 'q', { topN: -1 })).rejects.toThrow(/options\.topN/);
   });
 });

@@ -3,6 +3,7 @@
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
 import { CohereClient, CohereClientV2 } from 'cohere-ai';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CrossEncoder,
@@ -12,7 +13,7 @@ import {
   RerankServer,
   type TextPair,
 } from '../../src/index.js';
-import { modelDir } from '../helpers/models.js';
+import { modelDir, REPO_ROOT } from '../helpers/models.js';
 
 const QUERY = 'how do plants make food';
 const DOCS = [
@@ -128,6 +129,56 @@ describe('the official Cohere SDK pointed at our server', () => {
     await expect(cohere.rerank({ model: 'tiny', query: QUERY, documents: DOCS })).rejects.toMatchObject({
       statusCode: 401,
     });
+  });
+
+  it('v1 rerank of record documents with rankFields scores the named fields', async () => {
+    const cohere = new CohereClient({ token: 'unused', baseUrl: server.url });
+    const records = DOCS.map((body, i) => ({ title: `Note ${i}`, body, tag: 'botany' }));
+    const answer = await cohere.rerank({
+      model: 'tiny',
+      query: QUERY,
+      documents: records as never,
+      rankFields: ['body', 'title'],
+      returnDocuments: true,
+    });
+    const expected = await model.rank(
+      QUERY,
+      records.map((r) => `body: ${r.body}\ntitle: ${r.title}`),
+    );
+    expect(answer.results.map((r) => r.index)).toEqual(expected.map((r) => r.index));
+    expectClose(
+      answer.results.map((r) => r.relevanceScore),
+      expected.map((r) => r.score),
+    );
+    expect(answer.results[0]?.document).toEqual(records[expected[0]?.index as number]);
+  });
+
+  it("the README's CohereRerank snippet, run word for word against the server, ranks with our scores", async () => {
+    // The README's block that builds CohereRerank for our server, without its import lines; only the URL changes.
+    const readme = readFileSync(`${REPO_ROOT}/README.md`, 'utf8');
+    const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+      .map((match) => match[1] as string)
+      .find((code) => code.includes('new CohereRerank('));
+    expect(block, 'README.md shows how CohereRerank reaches the server').toBeDefined();
+    const body = (block as string)
+      .split('\n')
+      .filter((line) => !line.startsWith('import '))
+      .join('\n')
+      .replace("'http://localhost:8080'", JSON.stringify(server.url));
+    const build = new Function('CohereClient', 'CohereRerank', `${body}\nreturn reranker;`) as (
+      client: typeof CohereClient,
+      rerank: typeof CohereRerank,
+    ) => CohereRerank;
+    const reranker = build(CohereClient, CohereRerank);
+    const expected = await model.rank(QUERY, DOCS, { topK: 3 });
+    const order = await reranker.rerank(DOCS, QUERY);
+    expect(order.map((r) => r.index)).toEqual(expected.map((r) => r.index));
+    expectClose(
+      order.map((r) => r.relevanceScore),
+      expected.map((r) => r.score),
+    );
+    // CohereRerank's own options have no baseUrl: what the README used to say would reach Cohere's cloud instead.
+    expect(readme).not.toMatch(/CohereRerank[^.]*unchanged with `baseUrl`/);
   });
 
   it("LangChain's CohereRerank, given that client, ranks with our scores", async () => {

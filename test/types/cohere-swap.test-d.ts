@@ -18,7 +18,14 @@ expectTypeOf<Parameters<CohereRerank['compressDocuments']>>().toExtend<
   Parameters<CrossEncoderReranker['compressDocuments']>
 >();
 expectTypeOf<ReturnType<CrossEncoderReranker['compressDocuments']>>().toEqualTypeOf<Promise<DocumentInterface[]>>();
-expectTypeOf<Parameters<CohereRerank['rerank']>[0]>().toEqualTypeOf<Parameters<CrossEncoderReranker['rerank']>[0]>();
+// Every document list CohereRerank takes, ours takes; ours also takes any record (rendered, or through rankFields).
+expectTypeOf<Parameters<CohereRerank['rerank']>[0]>().toExtend<Parameters<CrossEncoderReranker['rerank']>[0]>();
+expectTypeOf<{ title: string; price: number }[]>().toExtend<Parameters<CrossEncoderReranker['rerank']>[0]>();
+// CohereRerank's per-call options, all of them: topN, model, maxChunksPerDoc.
+expectTypeOf<NonNullable<Parameters<CohereRerank['rerank']>[2]>>().toExtend<
+  NonNullable<Parameters<CrossEncoderReranker['rerank']>[2]>
+>();
+void reranker.rerank(docs, 'query', { topN: 2, model: 'Xenova/ms-marco-MiniLM-L-6-v2', maxChunksPerDoc: 4 });
 // Ours may add fields (`reranked`, `chunk`) but every result is one Cohere code can read.
 expectTypeOf<ReturnType<CrossEncoderReranker['rerank']>>().toExtend<ReturnType<CohereRerank['rerank']>>();
 expectTypeOf<{ topN?: number }>().toExtend<NonNullable<Parameters<CrossEncoderReranker['rerank']>[2]>>();
@@ -39,5 +46,7 @@ void kept;
 new CrossEncoderReranker({ topN: '3' });
 // @ts-expect-error rerank needs a query
 void reranker.rerank(['a']);
+// @ts-expect-error maxChunksPerDoc is a number, as in CohereRerank
+void reranker.rerank(['a'], 'q', { maxChunksPerDoc: '4' });
 // @ts-expect-error rerank returns relevanceScore, not score
 void reranker.rerank(['a'], 'q').then((r) => r[0]?.score);

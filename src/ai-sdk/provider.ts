@@ -1,0 +1,87 @@
+import { NoSuchModelError, type ProviderV4 } from '@ai-sdk/provider';
+import type { CrossEncoderOptions, Scorer } from '../cross-encoder.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isScorer, ScorerPool } from '../scorer-pool.js';
+import { describe } from '../validate.js';
+import { CrossEncoderRerankingModel, type CrossEncoderRerankingSettings } from './reranking-model.js';
+
+/** How a {@link createCrossEncoder} provider loads its models. */
+export interface CrossEncoderProviderSettings extends CrossEncoderOptions {
+  /**
+   * Ranks with this scorer instead of loading models: a `RemoteScorer` for a rerank server, a `FakeScorer` in tests,
+   * or a `CrossEncoder` shared with other code (the provider never disposes it). Model ids then only name the model
+   * in results and telemetry.
+   * @default undefined (each model id is a hub id or local folder, loaded on first use)
+   */
+  scorer?: Scorer;
+  /**
+   * The provider name the AI SDK reports in telemetry and warnings.
+   * @default 'cross-encoder'
+   */
+  name?: string;
+}
+
+/** A Vercel AI SDK provider whose reranking models are local cross-encoders; it offers no other kind of model. */
+export interface CrossEncoderProvider extends ProviderV4 {
+  /** A reranking model for `rerank()` from `ai`: a hub id or local model folder, loaded once per provider. */
+  rerankingModel(modelId: string, settings?: CrossEncoderRerankingSettings): CrossEncoderRerankingModel;
+  /** Shorthand for {@link CrossEncoderProvider.rerankingModel}. */
+  reranking(modelId: string, settings?: CrossEncoderRerankingSettings): CrossEncoderRerankingModel;
+  /** Frees every model this provider loaded; a later call loads it again. A `scorer` passed in is left alone. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A provider of cross-encoder reranking models for the Vercel AI SDK.
+ *
+ * @example
+ * import { rerank } from 'ai';
+ * const crossEncoder = createCrossEncoder({ cacheDir: './models' });
+ * const { ranking } = await rerank({
+ *   model: crossEncoder.rerankingModel('Xenova/ms-marco-MiniLM-L-6-v2'),
+ *   query: 'how do ships navigate at night',
+ *   documents: ['Lighthouses guide ships.', 'Bread rises with yeast.'],
+ *   topN: 1,
+ * });
+ */
+export function createCrossEncoder(settings: CrossEncoderProviderSettings = {}): CrossEncoderProvider {
+  if (typeof settings !== 'object' || settings === null) {
+    throw new InvalidArgumentError('settings', `expected an object of provider settings, got ${describe(settings)}.`);
+  }
+  const { scorer, name = 'cross-encoder', ...loadOptions } = settings;
+  if (scorer !== undefined && !isScorer(scorer)) {
+    throw new InvalidArgumentError(
+      'settings.scorer',
+      `expected a Scorer (with score and rank), got ${describe(scorer)}.`,
+    );
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidArgumentError('settings.name', `expected a non-empty string, got ${describe(name)}.`);
+  }
+  const pool = new ScorerPool(loadOptions);
+  const rerankingModel = (modelId: string, modelSettings?: CrossEncoderRerankingSettings) => {
+    if (typeof modelId !== 'string' || modelId.trim() === '') {
+      throw new InvalidArgumentError('modelId', `expected a hub id or local model folder, got ${describe(modelId)}.`);
+    }
+    return new CrossEncoderRerankingModel(modelId, scorer ?? modelId, pool, `${name}.reranking`, modelSettings);
+  };
+  const noSuchModel = (modelType: 'languageModel' | 'embeddingModel' | 'imageModel') => (modelId: string) => {
+    throw new NoSuchModelError({
+      modelId,
+      modelType,
+      message: `The ${name} provider only has reranking models; use rerankingModel('${modelId}').`,
+    });
+  };
+  return {
+    specificationVersion: 'v4',
+    rerankingModel,
+    reranking: rerankingModel,
+    languageModel: noSuchModel('languageModel'),
+    embeddingModel: noSuchModel('embeddingModel'),
+    imageModel: noSuchModel('imageModel'),
+    dispose: () => pool.dispose(),
+  };
+}
+
+/** The default provider: models from the Hugging Face hub cache with default loading options. */
+export const crossEncoder: CrossEncoderProvider = createCrossEncoder();
