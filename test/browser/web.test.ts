@@ -109,6 +109,13 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
     const expected = await node.score(pairs, { activation: 'none' });
     await node.dispose();
     web.scores.forEach((score, i) => expect(Math.abs(score - (expected[i] as number))).toBeLessThan(1e-4));
+    // A folder URL relative to the page, and one on the page's own host, load the same files.
+    for (const relative of ['../models/tiny', '/models/tiny/']) {
+      const again = await call(page, 'score', relative, pairs, { worker: false });
+      expect(again.info.worker).toBe(false);
+      expect(again.info.onnxPath).toBe(`${modelUrl('tiny')}/onnx/model.onnx`);
+      expect(again.scores).toEqual(web.scores);
+    }
     // Absent optional files (external weights, sentence-transformers' own configs) answer 404, which the browser logs.
     expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
   });
