@@ -12,7 +12,7 @@ const SRC = join(ROOT, 'src');
 /** Floors from the bottom up: a module may import its own folder or any lower floor, nothing else. */
 const FLOORS: readonly (readonly string[])[] = [
   ['errors.ts', 'types.ts'],
-  ['validate.ts', 'ranking.ts'],
+  ['validate.ts', 'ranking.ts', 'platform/'],
   ['hub/', 'tokenize/'],
   ['engine/'],
   ['cross-encoder.ts'],
@@ -27,6 +27,7 @@ const PACKAGES: Record<string, readonly string[]> = {
   'onnxruntime-node': ['engine/'],
   tokenizers: ['tokenize/'],
   '@langchain/core': ['langchain/'],
+  '@mlc-ai/web-tokenizers': ['platform/'],
 };
 
 function sourceFiles(dir: string): string[] {
