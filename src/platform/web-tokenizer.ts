@@ -61,9 +61,12 @@ export async function createWebTokenizer(
 ): Promise<TokenizerBinding> {
   // The engine cuts, pads and adds special tokens itself: the file's own settings for them must not apply.
   const plain = JSON.stringify({ ...json, truncation: null, padding: null, post_processor: null });
+  const bytes = new TextEncoder().encode(plain);
+  // The build reads the whole buffer, so it must hold exactly the file.
+  const buffer = (bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()).buffer as ArrayBuffer;
   let tokenizer: { encode(text: string): Int32Array };
   try {
-    tokenizer = await wasm.fromJSON(new TextEncoder().encode(plain).buffer as ArrayBuffer);
+    tokenizer = await wasm.fromJSON(buffer);
   } catch (cause) {
     throw new ModelFormatError(
       `${FILE} could not be loaded by the browser tokenizer (${String(cause)}). Re-save it with a current ` +
