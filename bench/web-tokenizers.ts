@@ -5,6 +5,7 @@
 // binding's on the golden texts, alternated rounds in this one process. Bundle sizes come from esbuild (browser,
 // ESM, minified), with any WebAssembly counted apart. Writes bench/results/web-tokenizers.{json,md}.
 // Needs `npm run models`. Run: npx tsx bench/web-tokenizers.ts [--rounds 5] [--corpus] [--models tiny,fam-roberta]
+// [--candidates loadWebTokenizer] [--out web-tokenizers-corpus]
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +23,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     corpus: { type: 'boolean', default: false },
     models: { type: 'string' },
+    // Names (or their starts) of the candidates to run, e.g. `loadWebTokenizer`; all by default.
+    candidates: { type: 'string' },
+    // The results' file name under bench/results/, without extension.
+    out: { type: 'string', default: 'web-tokenizers' },
   },
 });
 const rounds = Number(values.rounds);
@@ -153,13 +158,17 @@ const transformersJs: Candidate = {
   },
 };
 
-const CANDIDATES = [
+const ALL_CANDIDATES = [
   adapter,
   emscriptenCandidate('@mlc-ai/web-tokenizers'),
   emscriptenCandidate('@agnai/web-tokenizers'),
   tokenizersJs,
   transformersJs,
 ];
+const CANDIDATES =
+  values.candidates === undefined
+    ? ALL_CANDIDATES
+    : ALL_CANDIDATES.filter((c) => values.candidates?.split(',').some((name) => c.name.startsWith(name)));
 
 // ---- texts ---------------------------------------------------------------------------------------------------
 
@@ -512,9 +521,9 @@ const lines = [
   '',
 ];
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'web-tokenizers.md'), lines.join('\n'));
+writeFileSync(join(ROOT, 'bench', 'results', `${values.out}.md`), lines.join('\n'));
 writeFileSync(
-  join(ROOT, 'bench', 'results', 'web-tokenizers.json'),
+  join(ROOT, 'bench', 'results', `${values.out}.json`),
   `${JSON.stringify({ started, node: process.version, load, rounds, reference: rust.version, rows, sizes }, null, 2)}\n`,
 );
 console.log(lines.join('\n'));
