@@ -13,6 +13,8 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'eval/**/*.test.ts', 'bench/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', 'test/browser/**'],
           testTimeout: 30_000,
+          // A UMD file in a "type": "module" package, which Node's own loader cannot run; Vitest's runs it.
+          server: { deps: { inline: ['@mlc-ai/web-tokenizers'] } },
         },
       },
       {

@@ -41,12 +41,10 @@ export async function loadWebTokenizer(tokenizerJson: string): Promise<Tokenizer
     Tokenizer?: WasmTokenizerClass;
     default?: { Tokenizer?: WasmTokenizerClass };
   };
-  // Its file is UMD in a package marked as ES modules: loaded as one, it defines no export and sets
-  // `globalThis.tokenizers` instead.
-  const wasm =
-    module.Tokenizer ??
-    module.default?.Tokenizer ??
-    (globalThis as { tokenizers?: { Tokenizer?: WasmTokenizerClass } }).tokenizers?.Tokenizer;
+  // Named export where the bundler reads the file as CommonJS (Vite, esbuild), the default's member under Node's
+  // CommonJS interop, and the UMD global where it is read as strict ESM (webpack 5 honours `"type": "module"`).
+  const umdGlobal = (globalThis as { tokenizers?: { Tokenizer?: WasmTokenizerClass } }).tokenizers;
+  const wasm = module.Tokenizer ?? module.default?.Tokenizer ?? umdGlobal?.Tokenizer;
   if (wasm === undefined) {
     throw new ModelFormatError(
       '@mlc-ai/web-tokenizers loaded without its Tokenizer class: check that the bundler keeps its exports ' +
@@ -63,9 +61,12 @@ export async function createWebTokenizer(
 ): Promise<TokenizerBinding> {
   // The engine cuts, pads and adds special tokens itself: the file's own settings for them must not apply.
   const plain = JSON.stringify({ ...json, truncation: null, padding: null, post_processor: null });
+  const bytes = new TextEncoder().encode(plain);
+  // The build reads the whole buffer, so it must hold exactly the file.
+  const buffer = (bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()).buffer as ArrayBuffer;
   let tokenizer: { encode(text: string): Int32Array };
   try {
-    tokenizer = await wasm.fromJSON(new TextEncoder().encode(plain).buffer as ArrayBuffer);
+    tokenizer = await wasm.fromJSON(buffer);
   } catch (cause) {
     throw new ModelFormatError(
       `${FILE} could not be loaded by the browser tokenizer (${String(cause)}). Re-save it with a current ` +
