@@ -3,7 +3,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { abortError } from '../errors.js';
 import { toWire } from './wire-error.js';
-import { PairModel } from './pair-model.js';
+import { openPairScorer, type PairScorer } from './pair-scorer.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 if (parentPort === null) throw new Error('worker.ts runs only as a worker thread.');
@@ -16,7 +16,7 @@ const cancelled = new Set<number>();
 const arrived = new Map<number, number>();
 let queue: Promise<void> = Promise.resolve();
 
-async function handle(model: PairModel, message: ToWorker): Promise<void> {
+async function handle(model: PairScorer, message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'score': {
       const { id } = message;
@@ -28,6 +28,7 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
           batchSize: message.batchSize,
           activation: message.activation,
           chunks: message.chunks,
+          instruction: message.instruction,
           shouldStop: () => cancelled.has(id),
         });
         result.stats.queuedMs = queuedMs;
@@ -75,7 +76,7 @@ if (start.nice > 0 && process.platform === 'linux') {
 }
 
 try {
-  const model = await PairModel.open(start.spec);
+  const model = await openPairScorer(start.spec);
   port.on('message', (message: ToWorker) => {
     // Cancels act at once: the request in flight polls the set between batches.
     if (message.type === 'cancel') {
