@@ -9,6 +9,8 @@ export interface RerankJob {
   returnText: boolean;
   /** TEI's `raw_scores`: logits instead of activated scores. */
   rawScores: boolean;
+  /** The task description for a reranker on a language model (`instruction` on every route); unset keeps the model's. */
+  instruction?: string | undefined;
 }
 
 /** Caps on one request's content. */
@@ -60,8 +62,13 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
   const returnKey = route === 'tei' ? 'return_text' : 'return_documents';
   const returnText = flag(fields, returnKey, false);
   const rawScores = route === 'tei' ? flag(fields, 'raw_scores', false) : false;
+  const instruction = fields.instruction ?? undefined;
+  if (instruction !== undefined && typeof instruction !== 'string') {
+    throw invalid(`"instruction" must be a string, got ${kind(instruction)}`);
+  }
+  if (instruction !== undefined) checkLength(instruction, 'instruction', limits);
   // TEI's `truncate` is accepted but not needed: the engine always cuts pairs to the model's length.
-  return { query, texts, topN, returnText, rawScores };
+  return { query, texts, topN, returnText, rawScores, instruction };
 }
 
 /** Ranks scores best first, ties in input order, and writes the route's answer. */
