@@ -8,6 +8,8 @@ import { passageWindows, type ChunkSettings } from './windows.js';
 const SKELETON_FILLERS = ['0', '1 2 3 4'] as const;
 // Stands for the document when the prompt is split around it; no template or text holds it.
 const DOCUMENT_MARK = '\u0000document\u0000';
+// Tails kept per instruction; a server passing many distinct instructions evicts the oldest.
+const TAIL_CACHE_SIZE = 64;
 
 /**
  * Prompt token ids of (query, document) pairs for a reranker on a language model, as sentence-transformers 6 makes
@@ -121,6 +123,7 @@ export class DecoderPrompts {
         return count > 0 && count < Math.min(a.length, b.length) ? a.slice(a.length - count) : [];
       })();
       this.#tails.set(key, tail);
+      if (this.#tails.size > TAIL_CACHE_SIZE) this.#tails.delete(this.#tails.keys().next().value as string);
     }
     return tail;
   }
