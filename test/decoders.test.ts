@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError } from '../src/index.js';
+import { startHubServer } from './helpers/hub-server.js';
 import { MODELS_DIR, modelDir, noGolden } from './helpers/models.js';
 
 // Rerankers on a language model (tools/decoders.py): a tiny random Qwen3ForCausalLM with a chat template in
@@ -172,5 +174,30 @@ describe.skipIf(skip)('a reranker on a language model through the public API', {
     await expect(
       CrossEncoder.load(modelDir('fam-roberta'), { worker: false, instruction: 'judge relevance' }),
     ).rejects.toThrow(/takes no instruction/);
+  });
+});
+
+describe.skipIf(skip)('a reranker on a language model from the hub', { timeout: 300_000 }, () => {
+  it('downloads the chat template and answer tokens with the model, and scores as the local folder does', async () => {
+    const id = 'project/qwen3-reranker';
+    const hub = await startHubServer({ root: { [id]: modelDir('fam-qwen3-kv') } });
+    const cacheDir = await mkdtemp(join(tmpdir(), 'lce-cache-'));
+    const pairs: [string, string][] = [
+      ['capital of france', 'Paris is the capital of France.'],
+      ['capital of france', 'Bread is made of flour.'],
+    ];
+    try {
+      const local = await CrossEncoder.load(modelDir('fam-qwen3-kv'), { worker: false });
+      const expected = await local.score(pairs);
+      await local.dispose();
+      const remote = await CrossEncoder.load(id, { cacheDir, hubEndpoint: hub.url, worker: false });
+      expect(remote.info.source).toBe('hub');
+      expect(await remote.score(pairs)).toEqual(expected);
+      await remote.dispose();
+      const fetched = hub.requests.map((r) => r.split('/resolve/main/')[1]);
+      expect(fetched).toEqual(expect.arrayContaining(['chat_template.jinja', '1_LogitScore/config.json']));
+    } finally {
+      await hub.close();
+    }
   });
 });
