@@ -3,8 +3,8 @@
 // worker, as users run it) against the raw ONNX Runtime floor: the same prompts tokenized and the same batches laid
 // out as tensors before timing, only session.run timed. Alternates the two per query; reports pairs/s, prompt
 // tokens/s, the ratio, the largest event-loop delay while ours scores, and the process's peak resident memory.
-// Writes bench/results/decoder-speed.{json,md}.
-// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
+// Writes bench/results/decoder-speed.{json,md} (decoder-speed-int8.* with --variant int8).
+// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,11 @@ const { values: args } = parseArgs({
     candidates: { type: 'string', default: '8' },
     'max-length': { type: 'string', default: '256' },
     threads: { type: 'string', default: '2' },
+    variant: { type: 'string', default: 'fp32' },
   },
 });
+const variant = args.variant === 'int8' ? 'int8' : 'fp32';
+const onnxFile = variant === 'int8' ? 'model_quantized.onnx' : 'model.onnx';
 const dir = join(ROOT, 'models', args.model as string);
 const threads = Number(args.threads);
 const maxLength = Number(args['max-length']);
@@ -32,10 +35,10 @@ const log = (m: string) => process.stderr.write(`[decoder-speed] ${m}\n`);
 const items = (await loadDl19())
   .slice(0, Number(args.queries))
   .map((item) => ({ ...item, passages: item.passages.slice(0, Number(args.candidates)) }));
-const model = await CrossEncoder.load(dir, { maxLength, threads, activation: 'none' });
+const model = await CrossEncoder.load(dir, { maxLength, threads, activation: 'none', variant });
 const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, number>;
 const graph = await openDecoderSession(
-  join(dir, 'onnx', 'model.onnx'),
+  join(dir, 'onnx', onnxFile),
   { threads },
   { heads: config['num_key_value_heads'], headDim: config['head_dim'] },
 );
@@ -85,6 +88,7 @@ const rate = (t: { ms: number; pairs: number; tokens: number }) => ({
 });
 const result = {
   model: args.model,
+  variant,
   shape: {
     layers: config['num_hidden_layers'],
     hidden: config['hidden_size'],
@@ -105,11 +109,12 @@ const result = {
 };
 log(JSON.stringify(result));
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-await writeFile(join(ROOT, 'bench', 'results', 'decoder-speed.json'), `${JSON.stringify(result, null, 2)}\n`);
+const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}`;
+await writeFile(join(ROOT, 'bench', 'results', `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(
-  join(ROOT, 'bench', 'results', 'decoder-speed.md'),
+  join(ROOT, 'bench', 'results', `${file}.md`),
   [
-    `# ${args.model}: ${result.shape.layers} layers, hidden ${result.shape.hidden}, vocabulary ${result.shape.vocabulary}`,
+    `# ${args.model} (${variant}): ${result.shape.layers} layers, hidden ${result.shape.hidden}, vocabulary ${result.shape.vocabulary}`,
     '',
     `DL19 BM25, ${items.length} queries x ${result.candidates} candidates, maxLength ${maxLength}, ${threads} threads, ` +
       `mean prompt ${result.meanPromptTokens.toFixed(0)} tokens, load average ${result.loadavg.map((x) => x.toFixed(1)).join(' ')}.`,

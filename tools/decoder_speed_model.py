@@ -45,7 +45,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="models/qwen3-0.6b-shape")
     ap.add_argument("--source", default="models/fam-qwen3", help="the tiny model whose tokenizer and template to use")
+    ap.add_argument("--int8-only", action="store_true", help="only add onnx/model_quantized.onnx to a built folder")
     args = ap.parse_args(argv)
+    if args.int8_only:
+        quantize(Path(args.out))
+        return 0
     out, source = Path(args.out), Path(args.source)
     shutil.rmtree(out, ignore_errors=True)
     (out / "onnx").mkdir(parents=True)
@@ -90,7 +94,24 @@ def main(argv=None) -> int:
             dynamo=False,
         )
     print(f"exported in {time.time() - t:.0f} s", flush=True)
+    quantize(out)
     return 0
+
+
+def quantize(out: Path) -> None:
+    """Dynamic int8 as the project's other int8 files are made: signed per-channel weights, 7-bit ranges."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    t = time.time()
+    quantize_dynamic(
+        str(out / "onnx" / "model.onnx"),
+        str(out / "onnx" / "model_quantized.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        reduce_range=True,
+        use_external_data_format=True,
+    )
+    print(f"quantized in {time.time() - t:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
