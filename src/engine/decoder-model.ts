@@ -23,7 +23,7 @@ import {
 // A causal graph outputs a score for every word of the vocabulary at every position: this bounds one pass's
 // output (batch x tokens x vocabulary floats) so a 150k-word vocabulary does not take gigabytes per batch.
 const MAX_OUTPUT_FLOATS = 64 * 1024 * 1024;
-// Tail tokens of a prompt and one of its own: anything shorter cannot hold a pair.
+// The smallest maxLength taken: the score is read at the last token, which needs at least one token before it.
 const SMALLEST_MAX_LENGTH = 2;
 
 /**
