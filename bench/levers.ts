@@ -122,7 +122,12 @@ for (const { model, variant, items } of configs) {
     tokenizerJson: join(dir, 'tokenizer.json'),
     tokenizerConfig: join(dir, 'tokenizer_config.json'),
   });
-  const layout: FeedLayout = { Tensor: ort.Tensor, inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  const layout: FeedLayout = {
+    Tensor: ort.Tensor,
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
+    int32: false,
+    padId: 0,
+  };
   const feeds: Record<string, ort.Tensor>[] = [];
   for (const it of items) {
     const enc = await tokenizer.encodePairs(
@@ -206,7 +211,12 @@ for (const { model, variant, items } of configs) {
     encoded.map((e) => e.ids.length),
     32,
   );
-  const layout: FeedLayout = { Tensor: ort.Tensor, inputs: ['input_ids', 'attention_mask', 'token_type_ids'], int32: false, padId: 0 };
+  const layout: FeedLayout = {
+    Tensor: ort.Tensor,
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
+    int32: false,
+    padId: 0,
+  };
   await alternate('int64 feed layout', 'any', `${pairs} pairs, batches of 32`, pairs, {
     'one BigInt per element (engine)': async () => {
       for (const b of batches) buildFeeds(encoded, b, layout);

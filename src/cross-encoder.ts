@@ -3,6 +3,8 @@ import type { PairModelSpec, PairScores } from './engine/pair-model.js';
 import type { SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
+import { DECODER_FILES, decoderFiles } from './engine/decoder-files.js';
+import { checkInstruction } from './engine/decoder-model.js';
 import { AbortError, abortError, DisposedError, InvalidArgumentError } from './errors.js';
 import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
 import { platform } from './platform/current.js';
@@ -96,6 +98,14 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
    */
   chunkStride?: number;
   /**
+   * The task description a reranker on a language model (Qwen3-Reranker, mxbai-rerank-v2) reads before the query,
+   * e.g. `'Given a scientific claim, retrieve passages that support or refute it'`. It reaches the model's chat
+   * template as a system message, as sentence-transformers' `prompt` does. Cross-encoders take none: setting it
+   * for one is an error.
+   * @default the instruction the model's chat template writes when given none
+   */
+  instruction?: string;
+  /**
    * Run tokenization and inference in a worker (a worker thread on Node, a Web Worker in browsers), so the event
    * loop (a page's main thread) stays free while a model computes. `false` runs them on the calling thread: no
    * worker start-up, but each batch blocks the loop.
@@ -150,6 +160,7 @@ interface CallSettings {
   timeoutMs: number | undefined;
   activation: Activation | undefined;
   chunks: ChunkSettings;
+  instruction: string | undefined;
   onStats: ((stats: ScoringStats) => void) | undefined;
 }
 
@@ -173,6 +184,11 @@ function chunkSettings(
 export interface CrossEncoderScoreOptions extends ScoreOptions {
   /** Activation for this call only; the model's setting is unchanged for later calls. */
   activation?: Activation;
+  /**
+   * See `CrossEncoderOptions.instruction`; for this call only.
+   * @default the model's setting
+   */
+  instruction?: string;
   /**
    * See `CrossEncoderOptions.maxChunksPerDoc`.
    * @default the model's setting (1)
@@ -248,7 +264,8 @@ export class CrossEncoder implements Scorer {
       );
     }
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
-    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json']);
+    const instruction = checkInstruction(options.instruction, 'options.instruction');
+    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json', ...DECODER_FILES]);
     const useWorker = options.worker ?? true;
     const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
     const workerUrl = options.workerUrl;
@@ -268,6 +285,8 @@ export class CrossEncoder implements Scorer {
           maxBatchTokens: options.maxBatchTokens,
           truncation,
           activation: options.activation ?? 'auto',
+          instruction,
+          decoder: decoderFiles(resolved),
         };
         const backend = useWorker
           ? await WorkerBackend.open(spec, { nice, workerUrl })
@@ -357,6 +376,7 @@ export class CrossEncoder implements Scorer {
       timeoutMs: validateTimeoutMs(options.timeoutMs, 'options.timeoutMs'),
       activation: options.activation,
       chunks: chunkSettings(options, 'options', this.#chunks),
+      instruction: checkInstruction(options.instruction, 'options.instruction'),
       onStats,
     };
   }
@@ -372,6 +392,7 @@ export class CrossEncoder implements Scorer {
         batchSize: call.batchSize,
         activation: call.activation,
         chunks: call.chunks,
+        instruction: call.instruction,
         signal: deadline.signal,
       });
       call.onStats?.({ ...result.stats });

@@ -50,6 +50,9 @@ FAMILY_MODELS = (
     "fam-modernbert",
 )
 ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,) + FAMILY_MODELS
+# Tiny LLM-based rerankers (tools/decoders.py): their own stamp, so changing them leaves the models above current.
+DECODER_MODELS = ("fam-qwen3", "fam-qwen3-kv", "fam-qwen3-seq-cls")
+DECODER_GOLDEN = "golden-decoders"
 # The real reranker: assembled from tuned weights in the shared models folder (seconds, no training).
 DISTILLED = "ce-minilm-l6-ict"
 # The fine-tuned reranker: trained (about 25 min on 2 cores), so only built on request
@@ -77,6 +80,59 @@ def golden_hash(data_dir: Path) -> str:
 
     data_sig = ";".join(f"{p.relative_to(data_dir)}:{p.stat().st_size}" for p in data_files(data_dir))
     return _hash_files([TOOLS / "golden.py", TOOLS / "pairs.py"], extra=model_hash() + "|" + data_sig)
+
+
+def decoder_hash() -> str:
+    return _hash_files([TOOLS / "decoders.py", TOOLS / "families.py", TOOLS / "requirements.txt"])
+
+
+def decoder_golden_hash(data_dir: Path) -> str:
+    from pairs import data_files
+
+    data_sig = ";".join(f"{p.relative_to(data_dir)}:{p.stat().st_size}" for p in data_files(data_dir))
+    return _hash_files([TOOLS / "golden.py", TOOLS / "pairs.py"], extra=decoder_hash() + "|" + data_sig)
+
+
+def build_decoders(out: Path, data_dir: Path, wanted: list[str], force: bool, log) -> None:
+    """The LLM-based rerankers, then their golden files when the data folder is there."""
+    import decoders
+
+    stamp = decoder_hash()
+    built = 0
+    for name in DECODER_MODELS:
+        if name not in wanted:
+            continue
+        target = out / name
+        if not force and is_current(target, stamp):
+            log(f"models/{name}: up to date")
+            continue
+        t = time.time()
+        log(f"models/{name}: building")
+        with Atomic(target) as tmp:
+            decoders.build_decoder(name, tmp, data_dir, log)
+            (tmp / STAMP).write_text(stamp + "\n")
+        built += 1
+        log(f"models/{name}: done in {time.time() - t:.1f}s")
+    if DECODER_GOLDEN not in wanted:
+        return
+    missing = [n for n in DECODER_MODELS if not is_current(out / n, stamp)]
+    if missing:
+        raise SystemExit(f"decoder golden files need the models first; missing or stale: {', '.join(missing)}")
+    target = out / DECODER_GOLDEN
+    g_stamp = decoder_golden_hash(data_dir)
+    if not force and built == 0 and is_current(target, g_stamp):
+        log(f"models/{DECODER_GOLDEN}: up to date")
+        return
+    from pairs import build_pairs
+
+    t = time.time()
+    log(f"models/{DECODER_GOLDEN}: building")
+    pairs = build_pairs(data_dir)
+    with Atomic(target) as tmp:
+        for name in DECODER_MODELS:
+            decoders.write_json(tmp / f"{name}.json", decoders.decoder_golden(name, out / name, pairs, log))
+        (tmp / STAMP).write_text(g_stamp + "\n")
+    log(f"models/{DECODER_GOLDEN}: done in {time.time() - t:.1f}s")
 
 
 def trained_hash(data_dir: Path) -> str:
@@ -337,7 +393,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=ALL_MODELS + (DISTILLED, "golden", "trained"),
+        choices=ALL_MODELS + DECODER_MODELS + (DECODER_GOLDEN, DISTILLED, "golden", "trained"),
         help="build only these outputs ('trained' fine-tunes models/%s; it is never built by default)" % TRAINED,
     )
     args = ap.parse_args(argv)
@@ -350,7 +406,7 @@ def main(argv=None) -> int:
         shutil.rmtree(stale, ignore_errors=True)
 
     explicit = set(args.only or ())
-    wanted = list(args.only or ALL_MODELS + (DISTILLED, "golden"))
+    wanted = list(args.only or ALL_MODELS + DECODER_MODELS + (DISTILLED, "golden", DECODER_GOLDEN))
     # Without the shared folder a default build still makes everything that needs no shared
     # files, and says in one line what it left out; asked for by name, a missing input is an error.
     skipped: list[str] = []
@@ -359,6 +415,11 @@ def main(argv=None) -> int:
             raise SystemExit(f"data folder not found: {data_dir} (pass --data DIR)")
         wanted.remove("golden")
         skipped.append(f"golden/ (needs {data_dir})")
+    if DECODER_GOLDEN in wanted and not data_dir.is_dir():
+        if DECODER_GOLDEN in explicit:
+            raise SystemExit(f"data folder not found: {data_dir} (pass --data DIR)")
+        wanted.remove(DECODER_GOLDEN)
+        skipped.append(f"{DECODER_GOLDEN}/ (needs {data_dir})")
     if DISTILLED in wanted and not parts_dir.is_dir():
         if DISTILLED in explicit:
             raise SystemExit(f"models/{DISTILLED}: tuned weights not found in {parts_dir} (pass --shared-models DIR)")
@@ -396,6 +457,12 @@ def main(argv=None) -> int:
             (tmp / STAMP).write_text(m_stamp + "\n")
         built += 1
         log(f"models/{name}: done in {time.time() - t:.1f}s")
+
+    if any(name in wanted for name in DECODER_MODELS + (DECODER_GOLDEN,)):
+        import torch
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        build_decoders(out, data_dir, wanted, args.force, log)
 
     if DISTILLED in wanted:
         build_distilled(out, parts_dir, args.force, log)

@@ -2,13 +2,16 @@ import { AbortError, abortError } from '../errors.js';
 import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { ChunkSettings } from '../tokenize/windows.js';
-import { PairModel, type PairModelInfo, type PairModelSpec, type PairScores } from './pair-model.js';
+import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
+import { openPairScorer, type PairScorer } from './pair-scorer.js';
 
 /** Per-request settings a backend honours. */
 export interface BackendScoreOptions {
   batchSize: number;
   activation: Activation | undefined;
   chunks: ChunkSettings;
+  /** The task description for this call (rerankers on a language model); `undefined` keeps the model's. */
+  instruction?: string | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -22,16 +25,16 @@ export interface ScoringBackend {
 
 /** Runs on the calling thread: no thread start-up, but ONNX Runtime blocks the event loop while it computes. */
 export class InlineBackend implements ScoringBackend {
-  readonly #model: PairModel;
+  readonly #model: PairScorer;
   readonly #running = new Set<Promise<unknown>>();
   #released: Promise<void> | undefined;
 
-  private constructor(model: PairModel) {
+  private constructor(model: PairScorer) {
     this.#model = model;
   }
 
   static async open(spec: PairModelSpec): Promise<InlineBackend> {
-    return new InlineBackend(await PairModel.open(spec));
+    return new InlineBackend(await openPairScorer(spec));
   }
 
   get info(): PairModelInfo {
@@ -46,6 +49,7 @@ export class InlineBackend implements ScoringBackend {
       batchSize: options.batchSize,
       activation: options.activation,
       chunks: options.chunks,
+      instruction: options.instruction,
       shouldStop: () => options.signal?.aborted === true || this.#released !== undefined,
     });
     this.#running.add(work);

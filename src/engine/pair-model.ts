@@ -7,6 +7,7 @@ import type { Activation, ScoringStats, TextPair } from '../types.js';
 import { describe } from '../validate.js';
 import { activate, type ResolvedActivation } from './activation.js';
 import type { ModelConfig } from './config.js';
+import type { DecoderFiles } from './decoder-files.js';
 import { TextModel, type TextModelSpec } from './text-model.js';
 
 /** Everything needed to open a pair model: plain data, so it can cross to a worker thread. */
@@ -16,6 +17,10 @@ export interface PairModelSpec extends TextModelSpec {
   maxBatchTokens: number | undefined;
   truncation: TruncationStrategy;
   activation: Activation;
+  /** The task description a reranker on a language model reads; `undefined` keeps the model's own. */
+  instruction?: string | undefined;
+  /** The files only such a reranker reads. */
+  decoder?: DecoderFiles;
 }
 
 /** What an opened model turned out to be. */
@@ -36,6 +41,8 @@ export interface PairScoreRequest {
   activation: Activation | undefined;
   /** How passages longer than the window are split. @default one window (truncation) */
   chunks?: ChunkSettings;
+  /** The task description for this request only (rerankers on a language model). */
+  instruction?: string | undefined;
   shouldStop?: () => boolean;
 }
 
@@ -70,6 +77,7 @@ export class PairModel {
   }
 
   static async open(spec: PairModelSpec): Promise<PairModel> {
+    if (spec.instruction !== undefined) throw noInstruction('options.instruction');
     const model = await TextModel.open(spec, 'logits');
     try {
       const numLabels = model.outputWidth ?? model.config.numLabels ?? 1;
@@ -111,6 +119,7 @@ export class PairModel {
    * as its best window.
    */
   async score(request: PairScoreRequest): Promise<PairScores> {
+    if (request.instruction !== undefined) throw noInstruction('options.instruction');
     const activation = this.activationFor(request.activation);
     const chunks = request.chunks ?? SINGLE_WINDOW;
     const tokenizeStart = performance.now();
@@ -211,8 +220,17 @@ export function defaultMaxBatchTokens(config: ModelConfig): number {
     : DEFAULT_BATCH_TOKENS;
 }
 
+/** A cross-encoder reads the query and passage alone: an instruction has no place in its input. */
+function noInstruction(parameter: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    parameter,
+    'this model is a cross-encoder and takes no instruction; instructions are for rerankers on a language model ' +
+      '(such as Qwen3-Reranker). Leave it unset.',
+  );
+}
+
 /** Decodes one IEEE 754 half-precision bit pattern. */
-function halfToFloat(bits: number): number {
+export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
@@ -221,7 +239,7 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-function resolveActivation(
+export function resolveActivation(
   requested: Activation,
   numLabels: number,
   config: ModelConfig,

@@ -58,11 +58,14 @@ export async function openSession(
   options: SessionOptions = {},
   kind: GraphKind = 'logits',
 ): Promise<LoadedSession> {
+  return describeSession(await createSession(location, options), location.onnx, kind);
+}
+
+/** Creates the platform's session for a graph with the engine's options; a file ONNX Runtime cannot load is named. */
+export async function createSession(location: GraphLocation, options: SessionOptions = {}): Promise<InferenceSession> {
   const path = location.onnx;
-  const sessionOptions = resolveSessionOptions(options);
-  let session: InferenceSession;
   try {
-    session = await platform.createSession(location, sessionOptions);
+    return await platform.createSession(location, resolveSessionOptions(options));
   } catch (cause) {
     throw new ModelFormatError(
       `${path} could not be loaded by ONNX Runtime (${(cause as Error).message}). ` +
@@ -70,7 +73,6 @@ export async function openSession(
       { file: path, cause },
     );
   }
-  return describeSession(session, path, kind);
 }
 
 /** The ONNX Runtime options a session is created with: the engine's CPU defaults, then the caller's. */

@@ -83,6 +83,7 @@ export class WorkerBackend implements ScoringBackend {
       batchSize: options.batchSize,
       activation: options.activation,
       chunks: options.chunks,
+      instruction: options.instruction,
     });
     if (signal === undefined) return result;
     // The caller hears of the abort at once; the worker stops at its next batch boundary.

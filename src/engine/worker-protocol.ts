@@ -20,6 +20,7 @@ export type ToWorker =
       batchSize: number;
       activation: Activation | undefined;
       chunks: ChunkSettings;
+      instruction?: string | undefined;
     }
   | { type: 'encode'; id: number; query: string; passage: string }
   | { type: 'cancel'; id: number }

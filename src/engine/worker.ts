@@ -4,7 +4,7 @@
 import { abortError } from '../errors.js';
 import { platform } from '../platform/current.js';
 import { toWire } from './wire-error.js';
-import { PairModel } from './pair-model.js';
+import { openPairScorer, type PairScorer } from './pair-scorer.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 const host = platform.workerHost();
@@ -16,7 +16,7 @@ const cancelled = new Set<number>();
 const arrived = new Map<number, number>();
 let queue: Promise<void> = Promise.resolve();
 
-async function handle(model: PairModel, message: ToWorker): Promise<void> {
+async function handle(model: PairScorer, message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'score': {
       const { id } = message;
@@ -28,6 +28,7 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
           batchSize: message.batchSize,
           activation: message.activation,
           chunks: message.chunks,
+          instruction: message.instruction,
           shouldStop: () => cancelled.has(id),
         });
         result.stats.queuedMs = queuedMs;
@@ -64,7 +65,7 @@ const start = (await host.start()) as WorkerStart;
 platform.lowerPriority(start.nice);
 
 try {
-  const model = await PairModel.open(start.spec);
+  const model = await openPairScorer(start.spec);
   host.onMessage((data) => {
     const message = data as ToWorker;
     // Cancels act at once: the request in flight polls the set between batches.

@@ -18,7 +18,7 @@ import { Lazy } from './lazy.js';
 import { isRecord, renderRecord, validateRankFields, type RankFields } from '../documents/render.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
-type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength'>;
+type LoadOptions = Omit<CrossEncoderOptions, 'batchSize' | 'activation' | 'maxLength' | 'instruction'>;
 
 /** How a {@link CrossEncoderReranker} loads its model and picks documents. */
 export interface CrossEncoderRerankerOptions extends LoadOptions {
@@ -48,6 +48,12 @@ export interface CrossEncoderRerankerOptions extends LoadOptions {
    * @default 'auto'
    */
   activation?: Activation;
+  /**
+   * The task description for a reranker on a language model (Qwen3-Reranker and its kin); see
+   * `CrossEncoderOptions.instruction`. Passed with every call, so it also applies to a shared `CrossEncoder`.
+   * @default the model's own
+   */
+  instruction?: string;
   /**
    * Documents scoring below this (after activation) are dropped, even when fewer than `topN` remain.
    * @default undefined (no threshold)
@@ -200,6 +206,7 @@ const OWN_KEYS = new Set([
   'minScore',
   'timeoutMs',
   'maxChunksPerDoc',
+  'instruction',
   'chunkTokens',
   'chunkStride',
   'fusion',
@@ -253,6 +260,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly minScore: number | undefined;
   readonly timeoutMs: number | undefined;
   readonly maxChunksPerDoc: number | undefined;
+  readonly instruction: string | undefined;
   readonly chunkTokens: number | undefined;
   readonly chunkStride: number | undefined;
   readonly fusion: Fusion | undefined;
@@ -279,6 +287,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       minScore,
       timeoutMs,
       maxChunksPerDoc,
+      instruction,
       chunkTokens,
       chunkStride,
       fusion,
@@ -292,6 +301,13 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     this.topN = validateTopN(topN, 'topN');
     this.maxChunksPerDoc =
       maxChunksPerDoc === undefined ? undefined : validateBatchSize(maxChunksPerDoc, 'maxChunksPerDoc');
+    if (instruction !== undefined && typeof instruction !== 'string') {
+      throw new InvalidArgumentError(
+        'instruction',
+        `expected a string (the task description), got ${describe(instruction)}.`,
+      );
+    }
+    this.instruction = instruction;
     this.chunkTokens = chunkTokens === undefined ? undefined : validateBatchSize(chunkTokens, 'chunkTokens');
     this.chunkStride = chunkStride === undefined ? undefined : validateBatchSize(chunkStride, 'chunkStride');
     this.fusion = validateFusion(fusion, 'fusion');
@@ -564,6 +580,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     if (settings.scorer.shared && this.activation !== undefined) options['activation'] = this.activation;
     if (deadline.signal !== undefined) options['signal'] = deadline.signal;
     if (settings.maxChunksPerDoc !== undefined) options['maxChunksPerDoc'] = settings.maxChunksPerDoc;
+    if (this.instruction !== undefined) options['instruction'] = this.instruction;
     if (this.chunkTokens !== undefined) options['chunkTokens'] = this.chunkTokens;
     if (this.chunkStride !== undefined) options['chunkStride'] = this.chunkStride;
     options['onStats'] = (part: ScoringStats) => addStats(stats, part);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Scorer } from '../cross-encoder.js';
-import type { TextPair } from '../types.js';
+import type { ScoreOptions, TextPair } from '../types.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { HttpError } from './http-error.js';
 
@@ -67,6 +67,35 @@ describe('MicroBatcher', () => {
       batcher.submit('1', Array(30).fill('1'), false, never()),
     ]);
     expect(scorer.calls).toEqual([3, 6, 6, 30]);
+  });
+
+  it('merges only requests with the same instruction, and hands each call its instruction', async () => {
+    const calls: [string | undefined, number][] = [];
+    const scorer: Scorer = {
+      async score(pairs: readonly TextPair[], opts?: ScoreOptions) {
+        calls.push([(opts as { instruction?: string } | undefined)?.instruction, pairs.length]);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return pairs.map(() => 0);
+      },
+      async rank() {
+        return [];
+      },
+    };
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    // The first runs at once; of those waiting behind it, the two with instruction 'b' merge, the others do not.
+    await Promise.all([
+      batcher.submit('1', ['1'], false, never(), 'a'),
+      batcher.submit('1', ['1'], false, never(), 'b'),
+      batcher.submit('1', ['1', '2'], false, never(), 'b'),
+      batcher.submit('1', ['1'], false, never(), 'a'),
+      batcher.submit('1', ['1'], false, never()),
+    ]);
+    expect(calls).toEqual([
+      ['a', 1],
+      ['b', 3],
+      ['a', 1],
+      [undefined, 1],
+    ]);
   });
 
   it('sends each request on its own without micro-batching', async () => {

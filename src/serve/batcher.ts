@@ -17,6 +17,7 @@ export interface BatcherOptions {
 interface Waiting {
   pairs: TextPair[];
   rawScores: boolean;
+  instruction: string | undefined;
   tokens: number;
   signal: AbortSignal;
   resolve: (scores: number[]) => void;
@@ -56,7 +57,13 @@ export class MicroBatcher {
   }
 
   /** Scores one request's texts against its query; rejects with a 429 `HttpError` when the queue is full. */
-  submit(query: string, texts: readonly string[], rawScores: boolean, signal: AbortSignal): Promise<number[]> {
+  submit(
+    query: string,
+    texts: readonly string[],
+    rawScores: boolean,
+    signal: AbortSignal,
+    instruction?: string,
+  ): Promise<number[]> {
     if (this.#queue.length >= this.#options.maxQueuedRequests) {
       return Promise.reject(
         new HttpError(
@@ -70,7 +77,7 @@ export class MicroBatcher {
     return new Promise((resolve, reject) => {
       const pairs = texts.map((text): TextPair => [query, text]);
       const tokens = texts.reduce((sum, text) => sum + estimateTokens(query, text, this.#options.maxPairTokens), 0);
-      const item: Waiting = { pairs, rawScores, tokens, signal, resolve, reject, settled: false };
+      const item: Waiting = { pairs, rawScores, instruction, tokens, signal, resolve, reject, settled: false };
       const onAbort = () => {
         if (item.settled) return;
         item.settled = true;
@@ -120,7 +127,13 @@ export class MicroBatcher {
     let tokens = first.tokens;
     while (this.#queue.length > 0) {
       const next = this.#queue[0] as Waiting;
-      if (next.rawScores !== first.rawScores || tokens + next.tokens > this.#options.maxBatchTokens) break;
+      // One engine call has one activation and one instruction.
+      if (
+        next.rawScores !== first.rawScores ||
+        next.instruction !== first.instruction ||
+        tokens + next.tokens > this.#options.maxBatchTokens
+      )
+        break;
       this.#queue.shift();
       batch.push(next);
       tokens += next.tokens;
@@ -134,8 +147,12 @@ export class MicroBatcher {
     const pairs = live.flatMap((item) => item.pairs);
     this.#onBatch(live.length, pairs.length);
     try {
-      // `activation` is read by a CrossEncoder; other scorers ignore it.
-      const options = (live[0]?.rawScores ? { activation: 'none' } : {}) as ScoreOptions;
+      // `activation` and `instruction` are read by a CrossEncoder; other scorers ignore them.
+      const first = live[0] as Waiting;
+      const options = {
+        ...(first.rawScores ? { activation: 'none' } : {}),
+        ...(first.instruction === undefined ? {} : { instruction: first.instruction }),
+      } as ScoreOptions;
       const scores = await this.#scorer.score(pairs, options);
       let offset = 0;
       for (const item of live) {

@@ -46,6 +46,8 @@ describe('parseRerankBody', () => {
     ['a text too long', 'cohere-v1', { query: 'q', documents: ['x'.repeat(21)] }],
     ['a zero top_n', 'cohere-v1', { query: 'q', documents: ['a'], top_n: 0 }],
     ['a string flag', 'tei', { query: 'q', texts: ['a'], return_text: 'yes' }],
+    ['a numeric instruction', 'cohere-v2', { query: 'q', documents: ['a'], instruction: 3 }],
+    ['an instruction too long', 'tei', { query: 'q', texts: ['a'], instruction: 'x'.repeat(21) }],
   ] as const)('answers 422 to %s', (_, route, body) => {
     const error = refusal(() => parseRerankBody(route, body, limits));
     expect(error.status).toBe(422);
@@ -87,6 +89,18 @@ describe('parseRerankBody', () => {
     expect(error.status).toBe(422);
     expect(error.message).toMatch(/rank_fields/);
     expect(error.message).not.toContain('secret');
+  });
+
+  it('reads an instruction on every route, and leaves it unset when absent or null', () => {
+    expect(parseRerankBody('tei', { query: 'q', texts: ['a'], instruction: 'judge' }, limits).instruction).toBe(
+      'judge',
+    );
+    expect(parseRerankBody('cohere-v1', { query: 'q', documents: ['a'], instruction: 'j' }, limits).instruction).toBe(
+      'j',
+    );
+    expect(
+      parseRerankBody('cohere-v2', { query: 'q', documents: ['a'], instruction: null }, limits),
+    ).not.toHaveProperty('instruction', expect.anything());
   });
 
   it('never echoes the text it refuses', () => {

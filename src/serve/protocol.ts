@@ -13,6 +13,8 @@ export interface RerankJob {
   rawScores: boolean;
   /** Documents sent as records other than `{ text }`, by index: returned as sent with `return_documents`. */
   records?: Map<number, unknown>;
+  /** The task description for a reranker on a language model (`instruction` on every route); unset keeps the model's. */
+  instruction?: string | undefined;
 }
 
 /** Caps on one request's content. */
@@ -69,8 +71,13 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
   const returnKey = route === 'tei' ? 'return_text' : 'return_documents';
   const returnText = flag(fields, returnKey, false);
   const rawScores = route === 'tei' ? flag(fields, 'raw_scores', false) : false;
+  const instruction = fields.instruction ?? undefined;
+  if (instruction !== undefined && typeof instruction !== 'string') {
+    throw invalid(`"instruction" must be a string, got ${kind(instruction)}`);
+  }
+  if (instruction !== undefined) checkLength(instruction, 'instruction', limits);
   // TEI's `truncate` is accepted but not needed: the engine always cuts pairs to the model's length.
-  const job: RerankJob = { query, texts, topN, returnText, rawScores };
+  const job: RerankJob = { query, texts, topN, returnText, rawScores, instruction };
   if (records.size > 0) job.records = records;
   return job;
 }

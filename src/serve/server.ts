@@ -190,7 +190,7 @@ export class RerankServer {
       const body = await readJson(req, this.#options.maxBodyBytes);
       const job = parseRerankBody(route as (typeof ROUTES)[keyof typeof ROUTES], body, this.#options);
       texts = job.texts.length;
-      const scores = await this.#score(req, job.query, job.texts, job.rawScores);
+      const scores = await this.#score(req, job.query, job.texts, job.rawScores, job.instruction);
       status = send(
         res,
         200,
@@ -208,7 +208,13 @@ export class RerankServer {
     }
   }
 
-  async #score(req: IncomingMessage, query: string, texts: string[], rawScores: boolean): Promise<number[]> {
+  async #score(
+    req: IncomingMessage,
+    query: string,
+    texts: string[],
+    rawScores: boolean,
+    instruction?: string,
+  ): Promise<number[]> {
     const controller = new AbortController();
     const timeoutMs = this.#options.requestTimeoutMs;
     const timer = setTimeout(
@@ -227,7 +233,7 @@ export class RerankServer {
     const onClose = () => controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
     req.socket.once('close', onClose);
     try {
-      return await this.#batcher.submit(query, texts, rawScores, controller.signal);
+      return await this.#batcher.submit(query, texts, rawScores, controller.signal, instruction);
     } finally {
       clearTimeout(timer);
       req.socket.off('close', onClose);

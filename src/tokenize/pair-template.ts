@@ -45,7 +45,10 @@ export class PairTemplate {
   /** Reads the template from a parsed `tokenizer.json`. `file` is named in errors. */
   static fromTokenizerJson(tokenizerJson: Record<string, unknown>, file: string): PairTemplate {
     const processor = findPairProcessor(tokenizerJson['post_processor']);
-    if (processor === null) return new PairTemplate([seq('A', 0), seq('B', 0)], [seq('A', 0)]);
+    // A lone ByteLevel processor (Qwen's and other byte-level decoders' files) only adjusts offsets: no tokens.
+    if (processor === null || processor['type'] === 'ByteLevel') {
+      return new PairTemplate([seq('A', 0), seq('B', 0)], [seq('A', 0)]);
+    }
     switch (processor['type']) {
       case 'TemplateProcessing':
         return new PairTemplate(parseTemplate(processor, 'pair', file), parseTemplate(processor, 'single', file));

@@ -103,6 +103,11 @@ export class PairTokenizer {
     return this.#fast !== undefined;
   }
 
+  /** The id of one token of the vocabulary (or an added token), or undefined when it has none. */
+  tokenId(token: string): number | undefined {
+    return this.#tokenizer.tokenToId(token) ?? undefined;
+  }
+
   /** Special tokens a pair carries; truncation budgets exclude them. */
   get addedTokens(): number {
     return this.#template.addedTokens;

@@ -1,0 +1,353 @@
+import { abortError, InferenceError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
+import { planBatches } from '../tokenize/batches.js';
+import { PairChatTemplate, type MessageFormat } from '../tokenize/chat-template.js';
+import { DecoderPrompts } from '../tokenize/decoder-prompts.js';
+import type { AssembledPair } from '../tokenize/pair-template.js';
+import { platform } from '../platform/current.js';
+import type { PairTokenizer } from '../tokenize/tokenizer.js';
+import { SINGLE_WINDOW } from '../tokenize/windows.js';
+import { describe } from '../validate.js';
+import { activate } from './activation.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { buildDecoderFeeds, openDecoderSession, runDecoder, type DecoderGraph } from './decoder-session.js';
+import { openPairTokenizer, readJsonObject } from './model-files.js';
+import {
+  defaultMaxBatchTokens,
+  halfToFloat,
+  resolveActivation,
+  type PairModelInfo,
+  type PairModelSpec,
+  type PairScoreRequest,
+  type PairScores,
+} from './pair-model.js';
+
+// A causal graph outputs a score for every word of the vocabulary at every position: this bounds one pass's
+// output (batch x tokens x vocabulary floats) so a 150k-word vocabulary does not take gigabytes per batch.
+const MAX_OUTPUT_FLOATS = 64 * 1024 * 1024;
+// The smallest maxLength taken: the score is read at the last token, which needs at least one token before it.
+const SMALLEST_MAX_LENGTH = 2;
+
+/**
+ * Whether a model is a reranker on a language model: a `*ForCausalLM` (scored by its next-token logits), or any
+ * model whose tokenizer has a chat template (sentence-transformers renders pairs through it, as it does for the
+ * single-logit `*ForSequenceClassification` conversions of those rerankers).
+ */
+export async function isDecoderReranker(spec: PairModelSpec): Promise<boolean> {
+  const config = await readJsonObject(spec.configPath);
+  if (causalArchitecture(config)) return true;
+  return (await readChatTemplate(spec)) !== undefined;
+}
+
+/**
+ * A reranker on a language model (Qwen3-Reranker and its kin), scored as sentence-transformers 6 scores it: each
+ * pair rendered by the model's chat template with the instruction as a system message, left-padded, and scored at
+ * the last position as logit("yes") - logit("no") (its `LogitScore`), or by the one logit of a
+ * sequence-classification conversion. The activation is then the model's (sigmoid).
+ */
+export class DecoderModel {
+  readonly info: PairModelInfo;
+  readonly #graph: DecoderGraph;
+  readonly #prompts: DecoderPrompts;
+  readonly #padId: number;
+  readonly #answer: { yes: number; no: number | undefined } | undefined;
+  readonly #instruction: string | undefined;
+  readonly #config: ModelConfig;
+  readonly #onnxPath: string;
+
+  private constructor(fields: {
+    info: PairModelInfo;
+    graph: DecoderGraph;
+    prompts: DecoderPrompts;
+    padId: number;
+    answer: { yes: number; no: number | undefined } | undefined;
+    instruction: string | undefined;
+    config: ModelConfig;
+    onnxPath: string;
+  }) {
+    this.info = fields.info;
+    this.#graph = fields.graph;
+    this.#prompts = fields.prompts;
+    this.#padId = fields.padId;
+    this.#answer = fields.answer;
+    this.#instruction = fields.instruction;
+    this.#config = fields.config;
+    this.#onnxPath = fields.onnxPath;
+  }
+
+  static async open(spec: PairModelSpec): Promise<DecoderModel> {
+    const rawConfig = await readJsonObject(spec.configPath);
+    const stConfig =
+      spec.sentenceTransformersConfigPath === undefined
+        ? {}
+        : await readJsonObject(spec.sentenceTransformersConfigPath);
+    const config = parseModelConfig(rawConfig, spec.configPath, stConfig);
+    const tokenizerConfig =
+      spec.tokenizerConfigPath === undefined ? {} : await readJsonObject(spec.tokenizerConfigPath);
+    const tokenizer = await openPairTokenizer({
+      tokenizerJson: spec.tokenizerJsonPath,
+      tokenizerConfig: spec.tokenizerConfigPath,
+    });
+    const source = await readChatTemplate(spec);
+    if (source === undefined) {
+      throw new ModelFormatError(
+        `${spec.configPath}: this language model has no chat template (chat_template.jinja or tokenizer_config.json's ` +
+          '"chat_template") to turn a query and a document into its prompt. Add the template the model was trained with.',
+        { file: spec.configPath },
+      );
+    }
+    const format = (await savedMessageFormat(spec)) ?? PairChatTemplate.inferFormat(source.text, config.modelType);
+    const template = new PairChatTemplate(source.text, format, specialTokens(tokenizerConfig), source.file);
+    const instruction = checkInstruction(spec.instruction, 'options.instruction');
+    const graph = await openDecoderSession(
+      { onnx: spec.onnxPath, externalData: spec.onnxDataPath },
+      spec.session,
+      cacheShape(rawConfig),
+    );
+    try {
+      const answer = graph.outputRank === 3 ? await answerTokens(spec, tokenizer) : undefined;
+      const vocabulary = typeof rawConfig['vocab_size'] === 'number' ? rawConfig['vocab_size'] : 0;
+      const defaultTokens = defaultMaxBatchTokens(config);
+      const maxBatchTokens =
+        spec.maxBatchTokens ??
+        (graph.outputRank === 3 && vocabulary > 0
+          ? Math.max(1, Math.min(defaultTokens, Math.floor(MAX_OUTPUT_FLOATS / vocabulary)))
+          : defaultTokens);
+      const info: PairModelInfo = {
+        inputs: graph.inputs,
+        numLabels: 1,
+        maxLength: resolveDecoderMaxLength(spec.maxLength, tokenizer, config),
+        maxBatchTokens,
+        activation: resolveActivation(spec.activation, 1, config, 'options.activation'),
+      };
+      return new DecoderModel({
+        info,
+        graph,
+        prompts: new DecoderPrompts(tokenizer, template),
+        padId: tokenizer.padId,
+        answer,
+        instruction,
+        config,
+        onnxPath: spec.onnxPath,
+      });
+    } catch (error) {
+      await graph.session.release();
+      throw error;
+    }
+  }
+
+  /** The prompt ids of one pair with the model's instruction, truncated as the reference truncates it. */
+  encode(query: string, passage: string): Promise<AssembledPair> {
+    return this.#prompts.encodePair(query, passage, this.#instruction, this.info.maxLength);
+  }
+
+  /** Scores pairs in length-sorted batches; the result is in the caller's order. A split document scores as its best window. */
+  async score(request: PairScoreRequest): Promise<PairScores> {
+    const activation =
+      request.activation === undefined
+        ? this.info.activation
+        : resolveActivation(request.activation, 1, this.#config, 'options.activation');
+    const instruction =
+      request.instruction === undefined
+        ? this.#instruction
+        : checkInstruction(request.instruction, 'options.instruction');
+    const chunks = request.chunks ?? SINGLE_WINDOW;
+    const tokenizeStart = performance.now();
+    const encoded = await this.#prompts.encodeWindows(request.pairs, instruction, this.info.maxLength, chunks);
+    const tokenizeMs = performance.now() - tokenizeStart;
+    const { rows, owners } = encoded;
+    const rowScores = new Float64Array(rows.length);
+    let inferenceMs = 0;
+    let paddedTokens = 0;
+    const batches = planBatches(
+      rows.map((row) => row.ids.length),
+      request.batchSize,
+      this.info.maxBatchTokens,
+    );
+    for (const batch of batches) {
+      if (request.shouldStop?.()) throw abortError('Scoring');
+      const started = performance.now();
+      const output = await this.#run(buildDecoderFeeds(rows, batch, this.#graph, this.#padId));
+      inferenceMs += performance.now() - started;
+      const width = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
+      paddedTokens += width * batch.length;
+      const logits = this.#lastLogits(output, batch.length, width);
+      batch.forEach((rowIndex, row) => {
+        const score = activate(logits.subarray(row, row + 1), 0, activation);
+        if (!Number.isFinite(score)) {
+          throw new NonFiniteScoreError(
+            `The model returned ${score} for pair ${owners[rowIndex] as number}. The weights may be broken, or an ` +
+              "fp16 model overflowed: try variant 'fp32'.",
+          );
+        }
+        rowScores[rowIndex] = score;
+      });
+    }
+    const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
+    const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
+    rowScores.forEach((score, row) => {
+      const owner = owners[row] as number;
+      if (score > (scores[owner] as number)) {
+        scores[owner] = score;
+        if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
+      }
+    });
+    return {
+      scores,
+      windows,
+      stats: {
+        pairs: request.pairs.length,
+        truncatedPairs: encoded.truncated,
+        chunks: rows.length,
+        paddedTokens,
+        queuedMs: 0,
+        tokenizeMs,
+        inferenceMs,
+      },
+    };
+  }
+
+  release(): Promise<void> {
+    return this.#graph.session.release();
+  }
+
+  async #run(feeds: Parameters<typeof runDecoder>[1]): ReturnType<typeof runDecoder> {
+    try {
+      return await runDecoder(this.#graph, feeds);
+    } catch (cause) {
+      const shapes = Object.entries(feeds)
+        .map(([name, tensor]) => `${name} [${tensor.dims.join(', ')}] ${tensor.type}`)
+        .join(', ');
+      throw new InferenceError(
+        `ONNX Runtime failed running ${this.#onnxPath} on ${shapes}: ${(cause as Error)?.message ?? String(cause)}. ` +
+          'If the sequence length is past what the model takes, pass a smaller maxLength.',
+        { file: this.#onnxPath, cause },
+      );
+    }
+  }
+
+  /** One raw score per row: yes minus no at the last position, or the one logit of a conversion. */
+  #lastLogits(output: { data: Float32Array | Uint16Array; dims: readonly number[] }, rows: number, width: number) {
+    const values = output.data instanceof Float32Array ? output.data : Float32Array.from(output.data, halfToFloat);
+    const out = new Float32Array(rows);
+    if (this.#graph.outputRank === 2) {
+      if (values.length !== rows) {
+        throw new ModelFormatError(
+          `${this.#onnxPath} returned ${values.length} values for ${rows} pairs; a sequence-classification ` +
+            'conversion of a reranker outputs one logit per pair.',
+          { file: this.#onnxPath },
+        );
+      }
+      out.set(values);
+      return out;
+    }
+    const answer = this.#answer as { yes: number; no: number | undefined };
+    const vocabulary = values.length / (rows * width);
+    if (output.dims.length !== 3 || !Number.isInteger(vocabulary) || answer.yes >= vocabulary) {
+      throw new ModelFormatError(
+        `${this.#onnxPath} returned logits of shape [${output.dims.join(', ')}] for ${rows} prompts of ${width} ` +
+          'tokens; expected [batch, tokens, vocabulary] covering the answer tokens.',
+        { file: this.#onnxPath },
+      );
+    }
+    for (let row = 0; row < rows; row++) {
+      const last = (row * width + width - 1) * vocabulary;
+      const yes = values[last + answer.yes] as number;
+      out[row] = answer.no === undefined ? yes : yes - (values[last + answer.no] as number);
+    }
+    return out;
+  }
+}
+
+function causalArchitecture(config: Record<string, unknown>): boolean {
+  const architectures = config['architectures'];
+  return (
+    Array.isArray(architectures) && typeof architectures[0] === 'string' && architectures[0].endsWith('ForCausalLM')
+  );
+}
+
+/** `chat_template.jinja` first (transformers 5 saves it there), then `tokenizer_config.json`'s field. */
+async function readChatTemplate(spec: PairModelSpec): Promise<{ text: string; file: string } | undefined> {
+  const jinja = spec.decoder?.chatTemplate;
+  if (jinja !== undefined) return { text: await platform.readText(jinja), file: jinja };
+  if (spec.tokenizerConfigPath === undefined) return undefined;
+  const declared = (await readJsonObject(spec.tokenizerConfigPath))['chat_template'];
+  if (typeof declared === 'string') return { text: declared, file: spec.tokenizerConfigPath };
+  // Several named templates: the one transformers picks when none is named.
+  if (Array.isArray(declared)) {
+    const named = declared.find((t) => (t as { name?: unknown })?.name === 'default') as
+      { template?: unknown } | undefined;
+    if (typeof named?.template === 'string') return { text: named.template, file: spec.tokenizerConfigPath };
+  }
+  return undefined;
+}
+
+async function savedMessageFormat(spec: PairModelSpec): Promise<MessageFormat | undefined> {
+  const path = spec.decoder?.sentenceBertConfig;
+  if (path === undefined) return undefined;
+  const modality = (await readJsonObject(path))['modality_config'] as Record<string, unknown> | undefined;
+  const format = (modality?.['message'] as Record<string, unknown> | undefined)?.['format'];
+  return format === 'flat' || format === 'structured' ? format : undefined;
+}
+
+/** The tokens sentence-transformers scores with: saved with its `LogitScore`, else "yes" and "no" of the vocabulary. */
+async function answerTokens(
+  spec: PairModelSpec,
+  tokenizer: PairTokenizer,
+): Promise<{ yes: number; no: number | undefined }> {
+  const path = spec.decoder?.logitScoreConfig;
+  if (path !== undefined) {
+    const saved = await readJsonObject(path);
+    const yes = saved['true_token_id'];
+    const no = saved['false_token_id'];
+    if (typeof yes === 'number') return { yes, no: typeof no === 'number' ? no : undefined };
+  }
+  const yes = tokenizer.tokenId('yes');
+  const no = tokenizer.tokenId('no');
+  if (yes === undefined || no === undefined) {
+    throw new ModelFormatError(
+      `${spec.tokenizerJsonPath} has no single "yes" and "no" tokens to score with, and the model saved no ` +
+        'LogitScore config (1_LogitScore/config.json) naming other ones. Save the model with sentence-transformers.',
+      { file: spec.tokenizerJsonPath },
+    );
+  }
+  return { yes, no };
+}
+
+/** The named special tokens a template may read (`eos_token` and the like), as transformers hands them over. */
+function specialTokens(tokenizerConfig: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token']) {
+    const value = tokenizerConfig[name];
+    const text = typeof value === 'string' ? value : (value as { content?: unknown } | null | undefined)?.content;
+    if (typeof text === 'string') out[name] = text;
+  }
+  return out;
+}
+
+function cacheShape(config: Record<string, unknown>): { heads: number | undefined; headDim: number | undefined } {
+  const number = (key: string) => (typeof config[key] === 'number' ? (config[key] as number) : undefined);
+  const heads = number('num_key_value_heads') ?? number('num_attention_heads');
+  const attentionHeads = number('num_attention_heads');
+  const hidden = number('hidden_size');
+  const headDim = number('head_dim') ?? (hidden && attentionHeads ? hidden / attentionHeads : undefined);
+  return { heads, headDim };
+}
+
+/** An instruction must be a string; `undefined` keeps the model's own. */
+export function checkInstruction(value: unknown, parameter: string): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new InvalidArgumentError(parameter, `expected a string (the task description), got ${describe(value)}.`);
+}
+
+function resolveDecoderMaxLength(requested: number | undefined, tokenizer: PairTokenizer, config: ModelConfig): number {
+  const limits = [tokenizer.settings.modelMaxLength, config.maxPositions].filter((n): n is number => n !== undefined);
+  const longest = limits.length > 0 ? Math.min(...limits) : 512;
+  if (requested === undefined) return longest;
+  if (!Number.isInteger(requested) || requested < SMALLEST_MAX_LENGTH) {
+    throw new InvalidArgumentError(
+      'options.maxLength',
+      `expected an integer of at least ${SMALLEST_MAX_LENGTH} tokens, got ${describe(requested)}.`,
+    );
+  }
+  return Math.min(requested, longest);
+}

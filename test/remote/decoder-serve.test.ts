@@ -1,0 +1,89 @@
+// `serve --model` with a reranker on a language model: the command loads it as the package command does, and every
+// route takes an instruction, answering with the scores the same model gives in-process.
+import { EventEmitter } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CrossEncoder, type RerankServer, type TextPair } from '../../src/index.js';
+import { runServe } from '../../src/serve/cli.js';
+import { modelDir, noGolden } from '../helpers/models.js';
+
+const QUERY = 'how do plants make food';
+const DOCS = [
+  'Photosynthesis turns light, water and carbon dioxide into sugar in the leaves.',
+  'The stock market fell sharply on Tuesday.',
+  'Roots take up water and minerals from the soil.',
+];
+const INSTRUCTION = 'Given a biology question, retrieve passages that answer it';
+const NOISE = 1e-5;
+
+describe.skipIf(noGolden())('serve --model with a reranker on a language model', { timeout: 300_000 }, () => {
+  const signals = new EventEmitter();
+  let model: CrossEncoder;
+  let server: RerankServer | undefined;
+  let exit: Promise<number>;
+  let plain: number[];
+  let instructed: number[];
+  const output: string[] = [];
+
+  beforeAll(async () => {
+    model = await CrossEncoder.load(modelDir('fam-qwen3'));
+    const pairs = DOCS.map((doc): TextPair => [QUERY, doc]);
+    plain = await model.score(pairs);
+    instructed = await model.score(pairs, { instruction: INSTRUCTION });
+    exit = runServe(['--model', modelDir('fam-qwen3'), '--port', '0'], {
+      loadScorer: (name, { variant, threads }) =>
+        CrossEncoder.load(name, { variant, ...(threads === undefined ? {} : { threads }) }),
+      stdout: { write: (text: string) => output.push(text) },
+      stderr: { write: (text: string) => output.push(text) },
+      signals,
+      onListening: (s) => (server = s),
+    });
+    while (server === undefined) {
+      if (output.some((line) => line.includes('could not'))) throw new Error(output.join(''));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  });
+
+  afterAll(async () => {
+    signals.emit('SIGTERM');
+    await exit;
+    await model?.dispose();
+  });
+
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${server?.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+
+  const byIndex = (rows: { index: number; score: number }[]) =>
+    [...rows].sort((a, b) => a.index - b.index).map((row) => row.score);
+
+  it('answers TEI requests with and without an instruction as the model does in-process', async () => {
+    for (const [instruction, expected] of [
+      [undefined, plain],
+      [INSTRUCTION, instructed],
+    ] as const) {
+      const { status, body } = await post('/rerank', { query: QUERY, texts: DOCS, instruction });
+      expect(status).toBe(200);
+      byIndex(body as { index: number; score: number }[]).forEach((score, i) =>
+        expect(Math.abs(score - (expected[i] as number))).toBeLessThan(NOISE),
+      );
+    }
+    expect(instructed).not.toEqual(plain);
+  });
+
+  it('takes the instruction on the Cohere routes', async () => {
+    for (const path of ['/v1/rerank', '/v2/rerank']) {
+      const { status, body } = await post(path, { query: QUERY, documents: DOCS, instruction: INSTRUCTION });
+      expect(status).toBe(200);
+      const results = (body as { results: { index: number; relevance_score: number }[] }).results;
+      results.forEach(({ index, relevance_score }) =>
+        expect(Math.abs(relevance_score - (instructed[index] as number))).toBeLessThan(NOISE),
+      );
+    }
+  });
+
+  it('answers 422 to an instruction that is not a string', async () => {
+    const { status } = await post('/rerank', { query: QUERY, texts: DOCS, instruction: 7 });
+    expect(status).toBe(422);
+  });
+});

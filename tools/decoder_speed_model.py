@@ -1,0 +1,118 @@
+"""Random weights in the exact shape of Qwen3-Reranker-0.6B, exported to ONNX, for speed measurements only.
+
+The weights do not matter for speed; the shape does (Qwen3-Reranker-0.6B's config.json: 28 layers, hidden 1024,
+16 query and 8 key-value heads of 128, MLP 3072, a 151,669-word vocabulary tied to the embeddings). The tokenizer and
+chat template are models/fam-qwen3's, so prompts are longer in tokens than with Qwen's own 151k vocabulary; compare
+tokens per second rather than pairs per second with other measurements. Never built by `npm run models` or by tests:
+about 2.4 GB written and a few minutes of export.
+
+Usage: .venv/bin/python tools/decoder_speed_model.py [--out models/qwen3-0.6b-shape]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+
+import offline_env  # noqa: E402,F401
+
+SHAPE = dict(
+    hidden_size=1024,
+    num_hidden_layers=28,
+    num_attention_heads=16,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=3072,
+    vocab_size=151669,
+    max_position_embeddings=40960,
+    rope_theta=1_000_000.0,
+    tie_word_embeddings=True,
+    rms_norm_eps=1e-6,
+)
+COPIED = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "sentence_bert_config.json", "modules.json")
+
+
+def main(argv=None) -> int:
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="models/qwen3-0.6b-shape")
+    ap.add_argument("--source", default="models/fam-qwen3", help="the tiny model whose tokenizer and template to use")
+    ap.add_argument("--int8-only", action="store_true", help="only add onnx/model_quantized.onnx to a built folder")
+    args = ap.parse_args(argv)
+    if args.int8_only:
+        quantize(Path(args.out))
+        return 0
+    out, source = Path(args.out), Path(args.source)
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "onnx").mkdir(parents=True)
+    for name in COPIED:
+        if (source / name).is_file():
+            shutil.copy2(source / name, out / name)
+    # The answer tokens of the tiny model's vocabulary, which the big one covers.
+    shutil.copytree(source / "1_LogitScore", out / "1_LogitScore")
+    torch.manual_seed(0)
+    config = Qwen3Config(**SHAPE, pad_token_id=0, architectures=["Qwen3ForCausalLM"])
+    t = time.time()
+    model = Qwen3ForCausalLM(config).eval()
+    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.0f} M ({time.time() - t:.0f} s)", flush=True)
+    config.save_pretrained(str(out))
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+
+    ids = torch.randint(10, 1000, (2, 12))
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0
+    t = time.time()
+    with torch.no_grad():
+        torch.onnx.export(
+            Graph().eval(),
+            (ids, mask),
+            str(out / "onnx" / "model.onnx"),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={
+                "input_ids": {0: "batch_size", 1: "sequence_length"},
+                "attention_mask": {0: "batch_size", 1: "sequence_length"},
+                "logits": {0: "batch_size", 1: "sequence_length"},
+            },
+            opset_version=17,
+            do_constant_folding=False,
+            dynamo=False,
+        )
+    print(f"exported in {time.time() - t:.0f} s", flush=True)
+    quantize(out)
+    return 0
+
+
+def quantize(out: Path) -> None:
+    """Dynamic int8 as the project's other int8 files are made: signed per-channel weights, 7-bit ranges."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    t = time.time()
+    quantize_dynamic(
+        str(out / "onnx" / "model.onnx"),
+        str(out / "onnx" / "model_quantized.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        reduce_range=True,
+        use_external_data_format=True,
+    )
+    print(f"quantized in {time.time() - t:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
