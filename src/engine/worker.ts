@@ -53,7 +53,10 @@ async function handle(model: PairModel, message: ToWorker): Promise<void> {
     case 'release':
       await model.release();
       send({ type: 'released' });
-      port.close();
+      // Closing the port lets the thread end once idle. Deno's port has no close(); there exiting ends only this
+      // worker, which is what the caller waits for.
+      if (typeof port.close === 'function') port.close();
+      else process.exit(0);
       return;
     case 'cancel':
       return;
