@@ -49,6 +49,20 @@ function refusedFlags(error: unknown): string[] {
     .filter((flag) => flag.startsWith('-'));
 }
 
+/** A bundled app that left the worker script behind: say how to ship it, or to score without it. */
+function missingWorkerFile(error: Error): CrossEncoderError | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  // Only the script itself: a package that worker.js imports and cannot find is a different fault.
+  if (!/Cannot find module '[^']*[\\/]worker\.js'/.test(error.message)) return undefined;
+  return new CrossEncoderError(
+    'WORKER_MISSING',
+    `The scoring worker's script is missing (${error.message.split('\n')[0]}). A bundler moved this code away ` +
+      "from it: add the package's dist/worker.js as a second entry point so worker.js sits beside your bundle, or " +
+      'load the model with `worker: false`.',
+  );
+}
+
 /**
  * Runs the model in a worker thread. Requests queue there one at a time; the caller's event loop only copies
  * strings in and scores out. The thread is unreferenced while idle, so a loaded model never keeps a process alive.
@@ -76,7 +90,7 @@ export class WorkerBackend implements ScoringBackend {
   static open(spec: PairModelSpec, nice = 0): Promise<WorkerBackend> {
     const worker = startWorker({ spec, nice });
     return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
+      const onError = (error: Error) => reject(missingWorkerFile(error) ?? error);
       const onExit = (code: number) =>
         reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
       worker.once('error', onError);

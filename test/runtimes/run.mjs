@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// Runs the built package under Deno and Bun (both installed from npm as devDependencies) and compares each with
-// Node: smoke.mjs scores inline and in the worker, disposes, reranks in a retriever; then `serve` is started under
-// the runtime, asked over POST /rerank and stopped with SIGTERM. A runtime whose binary cannot start here (no
-// build for this platform) is skipped with the reason printed; any other difference fails.
+// Runs the built package under Deno and Bun (both installed from npm as devDependencies) and as an esbuild bundle,
+// and compares each with Node: smoke.mjs scores inline and in the worker, disposes, reranks in a retriever; then
+// `serve` is started under each runtime, asked over POST /rerank and stopped with SIGTERM. A runtime whose binary
+// cannot start here (no build for this platform) is skipped with the reason printed; any other difference fails.
 //
 //   npm run test:runtimes               builds dist/ first if it is missing
-//   npm run test:runtimes -- bun        only the named runtime(s)
+//   npm run test:runtimes -- bun        only the named target(s): deno, bun, esbuild
 //   npm run test:runtimes -- --build    rebuild dist/ even if it exists
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { version as esbuildVersion } from 'esbuild';
+import { bundleApp } from './esbuild-bundle.mjs';
 import { PAIRS, QUERY, PASSAGES } from './pairs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,14 +20,15 @@ const root = path.resolve(here, '../..');
 const args = process.argv.slice(2);
 const named = args.filter((a) => !a.startsWith('--'));
 const bin = (name) => path.join(root, 'node_modules/.bin', process.platform === 'win32' ? `${name}.cmd` : name);
-// How each runtime runs a script of this package: Deno with every permission (native addons need FFI, the server
-// needs the network) and without writing a deno.lock into the repository.
-const RUNTIMES = {
+// How each target runs a script of this package: Deno with every permission (native addons need FFI, the server
+// needs the network) and without writing a deno.lock into the repository; the esbuild bundle under this Node.
+const TARGETS = {
   deno: { command: bin('deno'), prefix: ['run', '--allow-all', '--no-lock'] },
   bun: { command: bin('bun'), prefix: [] },
+  esbuild: { command: process.execPath, prefix: [], bundled: true },
 };
-const runtimes = Object.keys(RUNTIMES).filter((name) => named.length === 0 || named.includes(name));
-if (runtimes.length === 0) fail(`no runtime matches ${named.join(', ')}; runtimes are ${Object.keys(RUNTIMES)}.`);
+const runtimes = Object.keys(TARGETS).filter((name) => named.length === 0 || named.includes(name));
+if (runtimes.length === 0) fail(`nothing matches ${named.join(', ')}; the targets are ${Object.keys(TARGETS)}.`);
 // Scores must agree to this: the runtimes load the same onnxruntime-node addon, so they agree bit for bit today.
 const TOLERANCE = 1e-6;
 const model = path.join(root, 'models/tiny');
@@ -70,8 +73,8 @@ function maxDifference(a, b) {
 }
 
 /** The smoke script under one runtime: its parsed results, or the problems seen. */
-async function smoke(command, prefix) {
-  const result = await runToEnd(command, [...prefix, path.join(here, 'smoke.mjs')], 180_000);
+async function smoke(command, prefix, script = path.join(here, 'smoke.mjs')) {
+  const result = await runToEnd(command, [...prefix, script, model], 180_000);
   const problems = [];
   if (result.code !== 0) problems.push(`exited with ${result.code}`);
   // The checks pass quietly on Node; anything a runtime prints on stderr (an uncaught error in the worker after
@@ -156,43 +159,19 @@ console.log(`test:runtimes: reference ${expected.runtime}`);
 const failed = [];
 const skipped = [];
 for (const name of runtimes) {
-  const { command, prefix } = RUNTIMES[name];
-  const started = probe(command);
+  const { command, prefix, bundled } = TARGETS[name];
+  const started = bundled ? { version: `esbuild ${esbuildVersion}, node ${process.versions.node}` } : probe(command);
   if (started.reason !== undefined) {
     skipped.push(name);
     console.log(`test:runtimes: ${name} skipped: ${started.reason}`);
     continue;
   }
-  const { parsed, problems } = await smoke(command, prefix);
-  if (parsed !== undefined) {
-    for (const mode of ['inline', 'worker']) {
-      const diff = maxDifference(parsed[mode], expected[mode]);
-      if (!(diff <= TOLERANCE)) problems.push(`${mode} scores differ from Node's by ${diff}`);
-    }
-    const order = (r) => JSON.stringify(r.map((d) => d.index));
-    if (order(parsed.retriever) !== order(expected.retriever)) {
-      problems.push(`the retriever returned ${order(parsed.retriever)}, Node ${order(expected.retriever)}`);
-    }
-    const retrieverDiff = maxDifference(
-      parsed.retriever.map((d) => d.score),
-      expected.retriever.map((d) => d.score),
-    );
-    if (!(retrieverDiff <= TOLERANCE)) problems.push(`the retriever's scores differ from Node's by ${retrieverDiff}`);
-  }
-  const served = await serve(command, prefix);
-  problems.push(...served.problems);
-  if (served.scores !== undefined) {
-    const diff = maxDifference(served.scores, expected.inline);
-    if (!(diff <= TOLERANCE)) problems.push(`POST /rerank scores differ from Node's inline scores by ${diff}`);
-  }
+  const { problems, checked } = bundled ? await checkBundle() : await checkRuntime(command, prefix);
   if (problems.length > 0) {
     failed.push(name);
     console.log(`test:runtimes: ${name} (${started.version}) FAILED:\n  - ${problems.join('\n  - ')}`);
   } else {
-    console.log(
-      `test:runtimes: ${name} (${started.version}) passed: inline and worker scores equal Node's, dispose, ` +
-        'retriever, serve',
-    );
+    console.log(`test:runtimes: ${name} (${started.version}) passed: ${checked}`);
   }
 }
 if (failed.length > 0) fail(`failed: ${failed.join(', ')}`);
@@ -200,3 +179,58 @@ const ran = runtimes.filter((name) => !skipped.includes(name));
 console.log(
   `test:runtimes: ${ran.length > 0 ? `${ran.join(', ')} passed` : 'nothing ran'}${skipped.length > 0 ? `; skipped ${skipped.join(', ')}` : ''}.`,
 );
+
+/** What smoke.mjs printed, against Node's run of the same file. */
+function compareSmoke(parsed, problems) {
+  if (parsed === undefined) return;
+  for (const mode of ['inline', 'worker']) {
+    const diff = maxDifference(parsed[mode], expected[mode]);
+    if (!(diff <= TOLERANCE)) problems.push(`${mode} scores differ from Node's by ${diff}`);
+  }
+  const order = (r) => JSON.stringify(r.map((d) => d.index));
+  if (order(parsed.retriever) !== order(expected.retriever)) {
+    problems.push(`the retriever returned ${order(parsed.retriever)}, Node ${order(expected.retriever)}`);
+  }
+  const retrieverDiff = maxDifference(
+    parsed.retriever.map((d) => d.score),
+    expected.retriever.map((d) => d.score),
+  );
+  if (!(retrieverDiff <= TOLERANCE)) problems.push(`the retriever's scores differ from Node's by ${retrieverDiff}`);
+}
+
+async function checkRuntime(command, prefix) {
+  const { parsed, problems } = await smoke(command, prefix);
+  compareSmoke(parsed, problems);
+  const served = await serve(command, prefix);
+  problems.push(...served.problems);
+  if (served.scores !== undefined) {
+    const diff = maxDifference(served.scores, expected.inline);
+    if (!(diff <= TOLERANCE)) problems.push(`POST /rerank scores differ from Node's inline scores by ${diff}`);
+  }
+  return { problems, checked: "inline and worker scores equal Node's, dispose, retriever, serve" };
+}
+
+/** smoke.mjs bundled by esbuild into a folder under node_modules (so the external addons resolve), run by Node. */
+async function checkBundle() {
+  const outdir = path.join(root, 'node_modules/.cache/langchain-cross-encoder-esbuild');
+  let app;
+  try {
+    app = await bundleApp({ root, app: path.join(here, 'smoke.mjs'), outdir });
+  } catch (error) {
+    return { problems: [`esbuild: ${error.message}`] };
+  }
+  const { parsed, problems } = await smoke(process.execPath, [], app);
+  compareSmoke(parsed, problems);
+  // Without the worker entry beside it, loading in worker mode must say how to fix the bundle.
+  rmSync(path.join(outdir, 'worker.js'));
+  const missing = await runToEnd(process.execPath, [app, model], 60_000);
+  if (!missing.stderr.includes('WORKER_MISSING')) {
+    problems.push(`without worker.js the bundle did not fail with WORKER_MISSING:\n${missing.stderr.trim()}`);
+  }
+  rmSync(outdir, { recursive: true, force: true });
+  return {
+    problems,
+    checked:
+      "a bundle with the addons external gives Node's scores inline and in the worker, dispose, retriever; without worker.js it says how to fix it",
+  };
+}

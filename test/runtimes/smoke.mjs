@@ -5,10 +5,12 @@
 import { ContextualCompressionRetriever } from '@langchain/classic/retrievers/contextual_compression';
 import { Document } from '@langchain/core/documents';
 import { BaseRetriever } from '@langchain/core/retrievers';
-import { CrossEncoder, CrossEncoderReranker } from '../../dist/index.js';
+import { CrossEncoder, CrossEncoderReranker } from 'langchain-cross-encoder';
 import { PAIRS, PASSAGES, QUERY } from './pairs.mjs';
 
-const model = new URL('../../models/tiny', import.meta.url).pathname;
+// The model folder comes as the first argument: run.mjs also runs this file bundled, from another folder.
+const model = process.argv[2];
+if (model === undefined) throw new Error('usage: <runtime> smoke.mjs <model folder>');
 
 function withinSeconds(seconds, promise, what) {
   let timer;
