@@ -4,6 +4,7 @@ import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { disposedAbort, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import { followAbort } from './deadline.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -125,11 +126,11 @@ export class WorkerBackend implements ScoringBackend {
       this.#worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
       this.#settle(id)?.reject(abortError('Scoring', signal.reason));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unfollow = followAbort(signal, onAbort);
     try {
       return await result;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
     }
   }
 
