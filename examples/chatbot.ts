@@ -115,13 +115,15 @@ const prompt = ChatPromptTemplate.fromMessages([
 async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
   const modelsDir = path.join(repoRoot, 'models');
-  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
   const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
-  console.log(`${rerankerChoice.line}\n${embeddingChoice.line}`);
   if (embeddingChoice.model === undefined) {
+    console.log(embeddingChoice.line);
     process.exitCode = 1;
     return;
   }
+  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  console.log(`${rerankerChoice.line}\n${embeddingChoice.line}`);
   const embeddings = new OnnxEmbeddings({ model: embeddingChoice.model, ...embeddingChoice.hub });
   const store = await MemoryVectorStore.fromDocuments(chunks, embeddings);
   const model = rerankerChoice.model;

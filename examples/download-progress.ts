@@ -7,7 +7,7 @@ export interface ProgressSink {
   isTTY?: boolean;
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+const size = (bytes: number) => (bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
 
 /** Wraps `fetch` so every successful response body reports its bytes to `sink` as they arrive. */
 export function progressFetch(sink: ProgressSink = process.stderr, inner = globalThis.fetch): typeof fetch {
@@ -21,7 +21,7 @@ export function progressFetch(sink: ProgressSink = process.stderr, inner = globa
     const total = Number(response.headers.get('content-length')) || undefined;
     let received = 0;
     let shown = 0;
-    const line = () => `Downloading ${name}: ${mb(received)}${total ? ` of ${mb(total)}` : ''} MB`;
+    const line = () => `Downloading ${name}: ${size(received)}${total ? ` of ${size(total)}` : ''}`;
     const counter = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         received += chunk.byteLength;

@@ -87,7 +87,7 @@ async function hubUnreachable(id: string, options: PickOptions): Promise<string 
     return response.ok ? undefined : `${endpoint} answered ${response.status} for ${id}`;
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return `${endpoint} did not answer (${cause ?? (error as Error).message})`;
+    return `${endpoint} did not answer: ${cause ?? (error as Error).message}`;
   }
 }
 
@@ -132,7 +132,7 @@ async function pick(kind: Kind, options: PickOptions): Promise<ModelChoice> {
     hub: {},
     line:
       `${kind.label}: ${kind.without} either build models/${kind.local} with \`npm run models\`` +
-      `${kind === RERANKER ? ' (needs ../shared beside the clone)' : ''} or run once where the hub answers, ` +
+      ` (Python 3.11${kind === RERANKER ? ', and ../shared beside the clone' : ''}) or run once where the hub answers, ` +
       `which downloads ${kind.hubId} (${reason}).`,
   };
 }

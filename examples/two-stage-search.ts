@@ -128,15 +128,17 @@ async function main(): Promise<void> {
         ? await loadBeir(values.data, int('limit'), int('queries'))
         : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled(int('queries')));
   const modelsDir = path.join(repoRoot, 'models');
-  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
   const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
-  console.log(`Corpus: ${dataset.name}\n${rerankerChoice.line}\n${embeddingChoice.line}`);
-  const model = rerankerChoice.model;
-  const embeddingModel = embeddingChoice.model;
-  if (embeddingModel === undefined) {
+  if (embeddingChoice.model === undefined) {
+    console.log(embeddingChoice.line);
     process.exitCode = 1;
     return;
   }
+  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  console.log(`Corpus: ${dataset.name}\n${rerankerChoice.line}\n${embeddingChoice.line}`);
+  const model = rerankerChoice.model;
+  const embeddingModel = embeddingChoice.model;
 
   const embeddings = new OnnxEmbeddings({ model: embeddingModel, ...embeddingChoice.hub });
   await embeddings.warmup(); // loaded before indexing, so the docs/s printed are embedding and writing only

@@ -73,7 +73,7 @@ describe('pickReranker', () => {
     await Promise.all([downloaded.dispose(), local.dispose()]);
     const done = progress.lines.find((line) => line.includes('onnx/model.onnx'));
     expect(done).toMatch(
-      new RegExp(`^Downloading ${DEFAULT_MODEL} onnx/model\\.onnx: [\\d.]+ of [\\d.]+ MB, done\\n$`),
+      new RegExp(`^Downloading ${DEFAULT_MODEL} onnx/model\\.onnx: [\\d.]+ (kB|MB) of [\\d.]+ (kB|MB), done\\n$`),
     );
 
     // The hub gone, the cached copy is still found.
