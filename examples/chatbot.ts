@@ -8,13 +8,14 @@
 //   OPENAI_API_KEY=... npm run example:chatbot                answers with an LLM (OPENAI_MODEL, OPENAI_BASE_URL)
 //   OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 npm run example:chatbot   (local Ollama)
 //
-// The default reranker is models/ce-minilm-l6-ict (`npm run models` assembles it from ../shared/models); without it
-// (and no --model) the chatbot keeps the vector store's top passages unreranked and says so.
+// The reranker is the best one it can reach (examples/pick-models.ts): models/ce-minilm-l6-ict (`npm run models`
+// assembles it from ../shared/models), else the hub default (cached, or downloaded on the first run with
+// progress), else none: the chatbot then keeps the vector store's top passages unreranked and says how to get one.
+// The embedding model is chosen the same way (models/all-MiniLM-L6-v2, else the hub's).
 //
 // Flags: --docs DIR, --question TEXT (repeatable), --model ID|DIR (reranker), --embedding-model ID|DIR,
 //        --k N (candidates from the vector store, default 8), --top N (passages kept after reranking, default 3),
 //        --offline (never call an LLM).
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -28,6 +29,7 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { wordOverlapScore, words } from '../src/testing/index.js';
+import { pickEmbeddings, pickReranker } from './pick-models.js';
 import { statsLine } from './stats-line.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -36,15 +38,13 @@ const { values } = parseArgs({
     docs: { type: 'string', default: path.join(import.meta.dirname, 'data/docs') },
     question: { type: 'string', multiple: true },
     model: { type: 'string' },
-    'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
+    'embedding-model': { type: 'string' },
     k: { type: 'string', default: '8' },
     top: { type: 'string', default: '3' },
     offline: { type: 'boolean', default: false },
     stats: { type: 'boolean', default: false },
   },
 });
-const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
-const model = values.model ?? (existsSync(path.join(DEFAULT_MODEL, 'onnx', 'model.onnx')) ? DEFAULT_MODEL : undefined);
 const k = positiveInt(values.k, '--k');
 const top = positiveInt(values.top, '--top');
 
@@ -114,25 +114,32 @@ const prompt = ChatPromptTemplate.fromMessages([
 
 async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
-  const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
+  const modelsDir = path.join(repoRoot, 'models');
+  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
+  const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
+  if (embeddingChoice.model === undefined) {
+    console.log(embeddingChoice.line);
+    process.exitCode = 1;
+    return;
+  }
+  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  console.log(`${rerankerChoice.line}\n${embeddingChoice.line}`);
+  const embeddings = new OnnxEmbeddings({ model: embeddingChoice.model, ...embeddingChoice.hub });
   const store = await MemoryVectorStore.fromDocuments(chunks, embeddings);
+  const model = rerankerChoice.model;
   const reranker =
     model === undefined
       ? undefined
       : new CrossEncoderReranker({
           model,
+          ...rerankerChoice.hub,
           topN: top,
           ...(values.stats ? { onStats: (s) => console.log(statsLine(s)) } : {}),
         });
   const retriever = reranker
     ? new ContextualCompressionRetriever({ baseCompressor: reranker, baseRetriever: store.asRetriever(k) })
     : store.asRetriever(top);
-  if (!reranker) {
-    console.log(
-      `No reranker: ${DEFAULT_MODEL} is missing (\`npm run models\` builds it when ../shared/models is there); ` +
-        `answering from the vector store's top ${top}. Pass --model DIR|HUB-ID to rerank.`,
-    );
-  }
+  await reranker?.warmup(); // any download happens here, before the first question
   const llm = await chatModel();
   console.log(
     `Indexed ${chunks.length} passages from ${values.docs}. Answering ${llm ? 'with an LLM' : 'offline (extractive)'}.`,

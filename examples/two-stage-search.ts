@@ -9,9 +9,11 @@
 //   npm run example:search -- --store chroma --chroma-url http://localhost:8000   a running Chroma server
 //   npm run example:search -- --stats              a line per query: pairs, windows, padded tokens, time per stage
 //
-// The default reranker is models/ce-minilm-l6-ict, which `npm run models` assembles from ../shared/models.
-// Without --data it searches the bundled notes, so it runs the same with or without ../shared; without that model
-// (and no --model) it shows the vector search alone and says so.
+// The reranker is the best one it can reach (examples/pick-models.ts): models/ce-minilm-l6-ict, which
+// `npm run models` assembles from ../shared/models, else the hub default (cached, or downloaded on the first run
+// with progress), else none: it then shows the vector search alone and says how to get one. The embedding model
+// is chosen the same way (models/all-MiniLM-L6-v2, else the hub's). Without --data it searches the bundled notes,
+// so it runs the same with or without ../shared.
 // The store is kept under --store-dir (default: the OS cache folder, see examples/stores/open-store.ts), keyed by
 // the embedding model and the corpus, so a second run reuses it without embedding again. Without --chroma-url,
 // --store chroma starts `chroma run` from .venv-chroma (bash tools/chroma-venv.sh builds it).
@@ -21,6 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
+import { pickEmbeddings, pickReranker } from './pick-models.js';
 import { defaultStoreDir, openStore, STORES, type StoreKind } from './stores/open-store.js';
 import { statsLine } from './stats-line.js';
 
@@ -33,15 +36,13 @@ const { values } = parseArgs({
     k: { type: 'string', default: '20' },
     top: { type: 'string', default: '5' },
     model: { type: 'string' },
-    'embedding-model': { type: 'string', default: path.join(repoRoot, 'models/all-MiniLM-L6-v2') },
+    'embedding-model': { type: 'string' },
     store: { type: 'string', default: 'memory' },
     'store-dir': { type: 'string', default: defaultStoreDir() },
     'chroma-url': { type: 'string' },
     stats: { type: 'boolean', default: false },
   },
 });
-const DEFAULT_MODEL = path.join(repoRoot, 'models/ce-minilm-l6-ict');
-const model = values.model ?? (existsSync(path.join(DEFAULT_MODEL, 'onnx', 'model.onnx')) ? DEFAULT_MODEL : undefined);
 if (!(STORES as readonly string[]).includes(values.store)) {
   throw new Error(`--store expects one of ${STORES.join(', ')}, got ${values.store}.`);
 }
@@ -99,8 +100,8 @@ async function loadBeir(dir: string, limit: number, queryCount: number): Promise
   return { name: `${path.basename(dir)} (${docs.length} of ${corpus.length} documents)`, docs, queries };
 }
 
-/** The bundled folder: one document per paragraph, with questions whose answering file is known. */
-async function loadBundled(): Promise<Dataset> {
+/** The bundled folder: one document per file, with the first `queryCount` questions whose answering file is known. */
+async function loadBundled(queryCount: number): Promise<Dataset> {
   const dir = path.join(import.meta.dirname, 'data/docs');
   const docs: Document[] = [];
   for (const name of (await readdir(dir)).sort()) {
@@ -111,7 +112,9 @@ async function loadBundled(): Promise<Dataset> {
     ['q1', 'How do I get rid of tiny flies living in the pot?', 'pests.txt'],
     ['q2', 'My plant has pale leaves and long thin stems', 'light.md'],
     ['q3', 'How do I grow a new pothos from a cutting?', 'propagation.md'],
-  ].map(([id, text, file]) => ({ id: id as string, text: text as string, relevant: new Set([file as string]) }));
+  ]
+    .slice(0, queryCount)
+    .map(([id, text, file]) => ({ id: id as string, text: text as string, relevant: new Set([file as string]) }));
   return { name: 'bundled houseplant notes', docs, queries };
 }
 
@@ -120,21 +123,26 @@ const short = (text: string, n = 70) => (text.length > n ? `${text.slice(0, n - 
 async function main(): Promise<void> {
   const dataset =
     values.data === undefined
-      ? await loadBundled()
+      ? await loadBundled(int('queries'))
       : existsSync(path.join(values.data, 'corpus.jsonl'))
         ? await loadBeir(values.data, int('limit'), int('queries'))
-        : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled());
-  console.log(`Corpus: ${dataset.name}\nReranker: ${model ?? 'none'}\nEmbeddings: ${values['embedding-model']}`);
-  if (model === undefined) {
-    console.log(
-      `No reranker: ${DEFAULT_MODEL} is missing (\`npm run models\` builds it when ../shared/models is there); ` +
-        'showing the vector search alone. Pass --model DIR|HUB-ID to rerank.',
-    );
+        : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled(int('queries')));
+  const modelsDir = path.join(repoRoot, 'models');
+  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
+  const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
+  if (embeddingChoice.model === undefined) {
+    console.log(embeddingChoice.line);
+    process.exitCode = 1;
+    return;
   }
+  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  console.log(`Corpus: ${dataset.name}\n${rerankerChoice.line}\n${embeddingChoice.line}`);
+  const model = rerankerChoice.model;
+  const embeddingModel = embeddingChoice.model;
 
-  const embeddings = new OnnxEmbeddings({ model: values['embedding-model'] });
+  const embeddings = new OnnxEmbeddings({ model: embeddingModel, ...embeddingChoice.hub });
   await embeddings.warmup(); // loaded before indexing, so the docs/s printed are embedding and writing only
-  const store = await openStore(values.store as StoreKind, embeddings, values['embedding-model'], dataset.docs, {
+  const store = await openStore(values.store as StoreKind, embeddings, embeddingModel, dataset.docs, {
     storeDir: path.resolve(values['store-dir']),
     chromaUrl: values['chroma-url'],
   });
@@ -145,11 +153,14 @@ async function main(): Promise<void> {
       ? undefined
       : new CrossEncoderReranker({
           model,
+          ...rerankerChoice.hub,
           topN: int('top'),
           ...(values.stats ? { onStats: (s) => (stats = statsLine(s)) } : {}),
         });
 
   try {
+    // Loaded (or downloaded) before the first query, so the timings printed are reranking only.
+    await reranker?.warmup();
     for (const query of dataset.queries) {
       const started = Date.now();
       const candidates = await store.search(query.text, int('k'));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,13 +11,12 @@ import { pairTokenizer } from './helpers/parity.js';
 // pipeline, against what Python wrote: ids from the Rust `tokenizers` library (the file's own pipeline) and logits
 // from sentence-transformers. Where transformers' tokenizer itself departs from tokenizer.json, sentence-transformers
 // scores other ids than the file gives, so those pairs are left out of the logit comparison (and counted).
+// The hostile texts and the code-point sweep need only the model: their reference is written into the model's
+// folder when `npm run models` builds it. The golden pairs come from ../shared/data.
 
-interface FamilyGolden {
+/** `tokenizer-reference.json` in a family model's folder. */
+interface FamilyReference {
   model: string;
-  num_labels: number;
-  pairs: [string, string][];
-  tokenization: { by_max_length: Record<string, number[][]>; only_second_32: (number[] | null)[] };
-  transformers_departs: Record<string, number[]>;
   hostile: {
     texts: string[];
     ids: number[][];
@@ -24,6 +24,15 @@ interface FamilyGolden {
     truncated: Record<'longest_first' | 'only_second', Record<string, (number[] | null)[]>>;
   };
   sweep: { block: number; digests: string[] };
+}
+
+/** `models/golden/<family>.json`, built from the evaluation data. */
+interface FamilyGolden {
+  model: string;
+  num_labels: number;
+  pairs: [string, string][];
+  tokenization: { by_max_length: Record<string, number[][]>; only_second_32: (number[] | null)[] };
+  transformers_departs: Record<string, number[]>;
   logits: number[] | number[][];
   logits_32: number[] | number[][];
 }
@@ -36,7 +45,17 @@ const FAMILIES = [
   'fam-roberta',
   'fam-modernbert',
 ];
-const HOSTILE_QUERIES = (golden: FamilyGolden) => ['short query', golden.hostile.texts[0], golden.hostile.texts[8]];
+const HOSTILE_QUERIES = (reference: FamilyReference) => [
+  'short query',
+  reference.hostile.texts[0],
+  reference.hostile.texts[8],
+];
+
+async function readReference(name: string): Promise<FamilyReference> {
+  const file = join(modelDir(name), 'tokenizer-reference.json');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run models\` to rebuild the family models.`);
+  return JSON.parse(await readFile(file, 'utf8')) as FamilyReference;
+}
 
 /** 32-bit FNV-1a over token ids, as tools/families.py computes it. */
 function fnv1a(ids: readonly number[]): string {
@@ -60,43 +79,29 @@ function relevance(row: number | number[]): number {
   return Array.isArray(row) ? (row[1] as number) : row;
 }
 
-const skip = noGolden();
 for (const name of FAMILIES) {
   // Heavy by design (a million code points per family): generous limits for a busy CI machine.
-  describe.skipIf(skip)(`${name}: token-exact and score-exact`, { timeout: 900_000 }, () => {
-    let golden: FamilyGolden;
+  describe(`${name}: token-exact on hostile texts and every code point`, { timeout: 900_000 }, () => {
+    let reference: FamilyReference;
     let tokenizer: PairTokenizer;
     beforeAll(async () => {
-      golden = await readGolden<FamilyGolden>(name);
+      reference = await readReference(name);
       tokenizer = await pairTokenizer(name);
     }, 120_000);
 
-    it('gives the Rust tokenizer ids for every golden pair at max_length 32 and 512, and only_second at 32', async () => {
-      for (const maxLength of [32, 512]) {
-        const ours = await tokenizer.encodePairs(golden.pairs, maxLength, 'longest_first');
-        const expected = golden.tokenization.by_max_length[String(maxLength)] as number[][];
-        const differing = ours.flatMap((pair, i) => (sameIds(pair.ids, expected[i]) ? [] : [i]));
-        expect({ maxLength, differing }).toEqual({ maxLength, differing: [] });
-      }
-      const onlySecond = await tokenizer.encodePairs(golden.pairs, 32, 'only_second');
-      const compared = golden.tokenization.only_second_32.flatMap((ids, i) => (ids === null ? [] : [i]));
-      expect(compared.length).toBeGreaterThan(150);
-      expect(compared.filter((i) => !sameIds(onlySecond[i]?.ids, golden.tokenization.only_second_32[i]))).toEqual([]);
-    });
-
     it('gives the Rust tokenizer ids for emoji sequences, invisible characters, scripts and repeats', async () => {
-      const ours = await Promise.all(golden.hostile.texts.map((text) => tokenizer.encodeText(text)));
-      golden.hostile.texts.forEach((text, i) =>
-        expect({ text, ids: ours[i]?.ids }).toEqual({ text, ids: golden.hostile.ids[i] }),
+      const ours = await Promise.all(reference.hostile.texts.map((text) => tokenizer.encodeText(text)));
+      reference.hostile.texts.forEach((text, i) =>
+        expect({ text, ids: ours[i]?.ids }).toEqual({ text, ids: reference.hostile.ids[i] }),
       );
     });
 
     it('truncates a long passage of them like the Rust tokenizer at every length from 8 to 512', async () => {
       for (const strategy of ['longest_first', 'only_second'] as const) {
-        for (const [maxLength, expected] of Object.entries(golden.hostile.truncated[strategy])) {
-          const queries = HOSTILE_QUERIES(golden) as string[];
+        for (const [maxLength, expected] of Object.entries(reference.hostile.truncated[strategy])) {
+          const queries = HOSTILE_QUERIES(reference) as string[];
           const ours = await tokenizer.encodePairs(
-            queries.map((q) => [q, golden.hostile.long_passage] as const),
+            queries.map((q) => [q, reference.hostile.long_passage] as const),
             Number(maxLength),
             strategy,
           );
@@ -109,7 +114,7 @@ for (const name of FAMILIES) {
     });
 
     it('gives the Rust tokenizer ids for every code point, alone and inside a word', async () => {
-      const { block, digests } = golden.sweep;
+      const { block, digests } = reference.sweep;
       if (digests.length === 0) {
         // A two-label model built with its sibling's tokenizer: the sibling's sweep covers it.
         const sibling = name.replace(/-2label$/, '');
@@ -134,6 +139,31 @@ for (const name of FAMILIES) {
         });
       }
       expect(differing).toEqual([]);
+    });
+  });
+}
+
+const skip = noGolden();
+for (const name of FAMILIES) {
+  describe.skipIf(skip)(`${name}: token-exact and score-exact on the golden pairs`, { timeout: 900_000 }, () => {
+    let golden: FamilyGolden;
+    let tokenizer: PairTokenizer;
+    beforeAll(async () => {
+      golden = await readGolden<FamilyGolden>(name);
+      tokenizer = await pairTokenizer(name);
+    }, 120_000);
+
+    it('gives the Rust tokenizer ids for every golden pair at max_length 32 and 512, and only_second at 32', async () => {
+      for (const maxLength of [32, 512]) {
+        const ours = await tokenizer.encodePairs(golden.pairs, maxLength, 'longest_first');
+        const expected = golden.tokenization.by_max_length[String(maxLength)] as number[][];
+        const differing = ours.flatMap((pair, i) => (sameIds(pair.ids, expected[i]) ? [] : [i]));
+        expect({ maxLength, differing }).toEqual({ maxLength, differing: [] });
+      }
+      const onlySecond = await tokenizer.encodePairs(golden.pairs, 32, 'only_second');
+      const compared = golden.tokenization.only_second_32.flatMap((ids, i) => (ids === null ? [] : [i]));
+      expect(compared.length).toBeGreaterThan(150);
+      expect(compared.filter((i) => !sameIds(onlySecond[i]?.ids, golden.tokenization.only_second_32[i]))).toEqual([]);
     });
 
     it('scores every pair within 1e-4 of sentence-transformers where transformers follows tokenizer.json', async () => {

@@ -28,6 +28,8 @@ GOLDEN_LENGTHS = (32, 512)
 # The code-point sweep: every code point but surrogates, in blocks; each block is one text (alone) and one text
 # (inside words) whose ids are folded into a 32-bit FNV-1a digest, so the expected values stay small.
 SWEEP_BLOCK = 256
+# Written into each family model's folder by build_family: the reference that needs no evaluation data.
+REFERENCE_FILE = "tokenizer-reference.json"
 
 # name -> (model_type, labels, graph inputs)
 FAMILIES = {
@@ -393,6 +395,11 @@ def build_family(name: str, dst: Path, data_dir: Path, log) -> None:
     shutil.rmtree(staging)
     (dst / "README.md").unlink(missing_ok=True)
     export_onnx(ce.model.eval(), ce.tokenizer, dst / "onnx", inputs, log)
+    # What the Rust tokenizer makes of texts the project writes itself: built with the model, so the tests that
+    # need no evaluation data run wherever the models were built.
+    import golden
+
+    golden.write_json(dst / REFERENCE_FILE, family_reference(name, dst))
 
 
 # ---------------------------------------------------------------- golden files
@@ -426,6 +433,35 @@ def _encode_or_none(tok, query: str, passage: str):
         return None
 
 
+def family_reference(name: str, model_dir: Path) -> dict:
+    """Rust tokenizer ids for the hostile texts (alone, and truncated as passages) and the code-point sweep."""
+    from tokenizers import Tokenizer
+
+    from golden import versions
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_padding()
+    # Hostile texts alone, and as passages truncated at every length from 8 to 512, both strategies.
+    hostile = [e.ids for e in tok.encode_batch(HOSTILE_TEXTS, add_special_tokens=False)]
+    long_passage = " ".join(HOSTILE_TEXTS * 6)
+    truncated = {"longest_first": {}, "only_second": {}}
+    for strategy in truncated:
+        for max_length in (8, 9, 16, 31, 64, 128, 256, 512):
+            tok.enable_truncation(max_length, strategy=strategy)
+            truncated[strategy][str(max_length)] = [
+                _encode_or_none(tok, q, long_passage) for q in ("short query", HOSTILE_TEXTS[0], HOSTILE_TEXTS[8])
+            ]
+    tok.no_truncation()
+    # The two-label model shares its sibling's tokenizer (same text, same seed): the sweep is not run twice.
+    sweep = [] if name.endswith("-2label") else sweep_digests(tok)
+    return {
+        "model": name,
+        "versions": versions(),
+        "hostile": {"texts": HOSTILE_TEXTS, "ids": hostile, "long_passage": long_passage, "truncated": truncated},
+        "sweep": {"block": SWEEP_BLOCK, "digests": sweep},
+    }
+
+
 def family_golden(name: str, model_dir: Path, pairs: list[dict], log) -> dict:
     import torch
     from sentence_transformers import CrossEncoder
@@ -457,20 +493,6 @@ def family_golden(name: str, model_dir: Path, pairs: list[dict], log) -> dict:
             only_second.append(None)
     tok.no_truncation()
 
-    # Hostile texts alone, and as passages truncated at every length from 8 to 512, both strategies.
-    hostile = [e.ids for e in tok.encode_batch(HOSTILE_TEXTS, add_special_tokens=False)]
-    long_passage = " ".join(HOSTILE_TEXTS * 6)
-    truncated = {"longest_first": {}, "only_second": {}}
-    for strategy in truncated:
-        for max_length in (8, 9, 16, 31, 64, 128, 256, 512):
-            tok.enable_truncation(max_length, strategy=strategy)
-            truncated[strategy][str(max_length)] = [
-                _encode_or_none(tok, q, long_passage) for q in ("short query", HOSTILE_TEXTS[0], HOSTILE_TEXTS[8])
-            ]
-    tok.no_truncation()
-    # The two-label model shares its sibling's tokenizer (same text, same seed): the sweep is not run twice.
-    sweep = [] if name.endswith("-2label") else sweep_digests(tok)
-
     ce = CrossEncoder(str(model_dir), max_length=512, device="cpu")
     logits = np.asarray(
         ce.predict(texts, batch_size=16, show_progress_bar=False, activation_fn=torch.nn.Identity()), dtype=np.float32
@@ -495,8 +517,6 @@ def family_golden(name: str, model_dir: Path, pairs: list[dict], log) -> dict:
         "tokenization": {"by_max_length": tokenization, "only_second_32": only_second},
         # Pairs whose ids from transformers' tokenizer (what sentence-transformers runs) differ from tokenizer.json's.
         "transformers_departs": departs,
-        "hostile": {"texts": HOSTILE_TEXTS, "ids": hostile, "long_passage": long_passage, "truncated": truncated},
-        "sweep": {"block": SWEEP_BLOCK, "digests": sweep},
         "logits": as_list(logits),
         "default_activation_fn": type(ce.activation_fn).__name__,
         "logits_32": as_list(logits_32),

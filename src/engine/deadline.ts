@@ -33,8 +33,9 @@ export function callDeadline(
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(signal?.reason);
+  let unfollow = () => {};
   if (signal?.aborted) controller.abort(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  else if (signal !== undefined) unfollow = followAbort(signal, onAbort);
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new DOMException(`The call ran past ${setting} (${timeoutMs} ms).`, 'TimeoutError'));
@@ -53,7 +54,43 @@ export function callDeadline(
     },
     dispose() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      unfollow();
     },
+  };
+}
+
+interface Followers {
+  readonly callbacks: Set<() => void>;
+  readonly fire: () => void;
+}
+
+/** The calls following each caller's signal, behind the one listener they share on it. */
+const followers = new WeakMap<AbortSignal, Followers>();
+
+/**
+ * Runs `onAbort` once when `signal` aborts (check `signal.aborted` first); returns the function that stops
+ * following it. Calls sharing one signal share one listener on it, removed when the last stops following, so any
+ * number of concurrent calls may share a signal without Node reporting a leak (MaxListenersExceededWarning past
+ * 10 listeners) where there is none.
+ */
+export function followAbort(signal: AbortSignal, onAbort: () => void): () => void {
+  let entry = followers.get(signal);
+  if (entry === undefined) {
+    const callbacks = new Set<() => void>();
+    const fire = () => {
+      followers.delete(signal);
+      for (const callback of [...callbacks]) callback();
+    };
+    entry = { callbacks, fire };
+    followers.set(signal, entry);
+    signal.addEventListener('abort', fire, { once: true });
+  }
+  const current = entry;
+  const callback = () => onAbort(); // its own identity, even when one function follows twice
+  current.callbacks.add(callback);
+  return () => {
+    if (!current.callbacks.delete(callback) || current.callbacks.size > 0) return;
+    if (followers.get(signal) === current) followers.delete(signal);
+    signal.removeEventListener('abort', current.fire);
   };
 }

@@ -5,6 +5,7 @@ import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { disposedAbort, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import { followAbort } from './deadline.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -19,6 +20,20 @@ export interface WorkerBackendOptions {
   nice: number;
   /** The worker script's URL; `undefined` takes the one shipped beside the package's code. */
   workerUrl?: string | URL | undefined;
+}
+
+/** A bundled app that left the worker script behind: say how to ship it, or to score without it. */
+function missingWorkerFile(error: Error): CrossEncoderError | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  // Only the script itself: a package that worker.js imports and cannot find is a different fault.
+  if (!/Cannot find module '[^']*[\\/]worker\.js'/.test(error.message)) return undefined;
+  return new CrossEncoderError(
+    'WORKER_MISSING',
+    `The scoring worker's script is missing (${error.message.split('\n')[0]}). A bundler moved this code away ` +
+      "from it: add the package's dist/worker.js as a second entry point so worker.js sits beside your bundle, or " +
+      'load the model with `worker: false`.',
+  );
 }
 
 /**
@@ -50,6 +65,8 @@ export class WorkerBackend implements ScoringBackend {
             const message = data as FromWorker;
             if (backend !== undefined) return backend.#receive(message);
             if (message.type === 'ready') {
+              // Idle from here on: an idle model never keeps a process alive.
+              worker.hold(false);
               backend = new WorkerBackend(worker, message.info);
               resolve(backend);
             } else {
@@ -57,7 +74,7 @@ export class WorkerBackend implements ScoringBackend {
               reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
             }
           },
-          error: (error) => (backend === undefined ? reject(error) : backend.#fail(error)),
+          error: (error) => (backend === undefined ? reject(missingWorkerFile(error) ?? error) : backend.#fail(error)),
           exit: (code) => {
             if (backend === undefined) {
               reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
@@ -91,11 +108,11 @@ export class WorkerBackend implements ScoringBackend {
       this.#worker.post({ type: 'cancel', id } satisfies ToWorker);
       this.#settle(id)?.reject(abortError('Scoring', signal.reason));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unfollow = followAbort(signal, onAbort);
     try {
       return await result;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
     }
   }
 

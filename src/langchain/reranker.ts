@@ -4,7 +4,7 @@ import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_comp
 import { AbortError, abortError, InvalidArgumentError } from '../errors.js';
 import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
 import type { Activation, RankResult, ScoringStats } from '../types.js';
-import { callDeadline, type CallDeadline } from '../engine/deadline.js';
+import { callDeadline, followAbort, type CallDeadline } from '../engine/deadline.js';
 import { fuse, validateFusion, type Fusion, type FusionOptions } from './fusion.js';
 import {
   describe,
@@ -629,13 +629,13 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   /** A signal for one call that fires with the caller's `signal` or when the reranker is disposed. */
   #track(signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // One listener on a caller's signal however many calls share it (see followAbort).
+    const unfollow = signal === undefined ? () => {} : followAbort(signal, () => controller.abort(signal.reason));
     this.#calls.add(controller);
     return {
       signal: controller.signal,
       dispose: () => {
-        signal?.removeEventListener('abort', onAbort);
+        unfollow();
         this.#calls.delete(controller);
       },
     };

@@ -24,3 +24,12 @@ describe.skipIf(noDistilled())('examples/two-stage-search.ts (bundled notes, def
     }
   });
 });
+
+// Needs only the embedding model: with or without a reranker, --queries caps the bundled questions too.
+describe('examples/two-stage-search.ts --queries', () => {
+  it('asks only as many bundled questions as --queries says', async () => {
+    const { stdout } = await run(process.execPath, [tsx, 'examples/two-stage-search.ts', '--queries', '1'], {});
+    expect(stdout.split(/^Query /m).slice(1)).toHaveLength(1);
+    expect(stdout).toContain('Query q1: ');
+  });
+});

@@ -1,0 +1,34 @@
+// An esbuild bundle of a small Node app on the package's main entry, laid out the way the README tells users to:
+// the two native addons (onnxruntime-node, tokenizers) stay external and are installed beside the bundle; the
+// package's worker script is a second entry point, so worker.js sits next to the app as the engine expects.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+
+const NATIVE = ['onnxruntime-node', 'tokenizers'];
+
+/**
+ * Bundles `app` and the worker into `outdir`; resolves with the app's path, or throws naming what went wrong.
+ * @param {{ root: string, app: string, outdir: string }} where
+ */
+export async function bundleApp({ root, app, outdir }) {
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await build({
+    entryPoints: { app, worker: path.join(root, 'dist/worker.js') },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: NATIVE,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const leaked = inputs.filter((input) => NATIVE.some((name) => input.includes(`node_modules/${name}/`)));
+  if (leaked.length > 0) throw new Error(`the bundle holds native packages' files: ${leaked.join(', ')}`);
+  if (!inputs.some((input) => input.endsWith('dist/index.js'))) {
+    throw new Error('the bundle does not hold the package itself (dist/index.js)');
+  }
+  return path.join(outdir, 'app.js');
+}
