@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { InvalidArgumentError, MissingDependencyError, ModelFormatError } from '../errors.js';
 
 /** What the engine needs of a Hugging Face tokenizer. */
 export interface TokenizerBinding {
@@ -68,6 +68,15 @@ export async function createWebTokenizer(
   try {
     tokenizer = await wasm.fromJSON(buffer);
   } catch (cause) {
+    // Some runtimes (Cloudflare Workers) refuse to compile WebAssembly at run time: the file is not at fault there.
+    if (/WebAssembly|Wasm code generation/i.test(String(cause))) {
+      throw new MissingDependencyError(
+        '@mlc-ai/web-tokenizers',
+        `This runtime refuses to compile the browser tokenizer's WebAssembly (${String(cause)}), so models cannot ` +
+          'run here: score over a rerank server with RemoteScorer (langchain-cross-encoder/remote) instead.',
+        { cause },
+      );
+    }
     throw new ModelFormatError(
       `${FILE} could not be loaded by the browser tokenizer (${String(cause)}). Re-save it with a current ` +
         'Hugging Face `tokenizers`, or use the Node entry, whose tokenizer reads every version.',
