@@ -65,6 +65,17 @@ describe('RemoteScorer', () => {
     expect(sent?.headers.authorization).toBe('Bearer k');
   });
 
+  it('calls fetch without itself as the receiver, as Cloudflare Workers require', async () => {
+    const server = teiFetch();
+    // Workers' fetch throws "Illegal invocation" when called as a method of anything but the global object.
+    const strictFetch = function (this: unknown, url: string, init: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      return server.fetch(url, init);
+    } as unknown as typeof globalThis.fetch;
+    const remote = new RemoteScorer({ url: 'http://x', fetch: strictFetch });
+    expect(await remote.score([['a', 'bb']])).toEqual([1002]);
+  });
+
   it('needs no request for nothing, and checks its input before sending', async () => {
     const server = teiFetch();
     const remote = new RemoteScorer({ url: 'http://x', fetch: server.fetch });

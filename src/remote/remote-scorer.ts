@@ -218,11 +218,13 @@ export class RemoteScorer implements Scorer {
   /** Sends one chunk, retrying what a retry can fix; the scores come back in the chunk's order. */
   async #send(chunk: Chunk, signal: AbortSignal): Promise<number[]> {
     const body = JSON.stringify(rerankRequestBody(this.protocol, chunk.query, chunk.documents, this.#model));
+    // Called without a receiver: Cloudflare Workers' fetch throws "Illegal invocation" for any `this` but the global.
+    const fetch = this.#fetch;
     for (let attempt = 1; ; attempt++) {
       let retryAfter: number | undefined;
       let failure: RemoteScorerError;
       try {
-        const response = await this.#fetch(this.endpoint, { method: 'POST', headers: this.#headers, body, signal });
+        const response = await fetch(this.endpoint, { method: 'POST', headers: this.#headers, body, signal });
         const text = await response.text();
         if (response.ok) return this.#read(text, chunk.documents.length, response.status, attempt);
         failure = new RemoteScorerError(
