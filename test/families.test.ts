@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder } from '../src/index.js';
 import type { PairTokenizer } from '../src/tokenize/tokenizer.js';
-import { modelDir, noGolden, readGolden } from './helpers/models.js';
+import { FAMILY_MODELS as FAMILIES, modelDir, noGolden, readGolden } from './helpers/models.js';
 import { pairTokenizer } from './helpers/parity.js';
 
 // Every popular reranker family, built tiny by tools/families.py with a tokenizer trained through the family's own
@@ -37,14 +37,6 @@ interface FamilyGolden {
   logits_32: number[] | number[][];
 }
 
-const FAMILIES = [
-  'fam-electra',
-  'fam-xlm-roberta',
-  'fam-xlm-roberta-2label',
-  'fam-deberta-v2',
-  'fam-roberta',
-  'fam-modernbert',
-];
 const HOSTILE_QUERIES = (reference: FamilyReference) => [
   'short query',
   reference.hostile.texts[0],

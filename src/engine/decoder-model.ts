@@ -1,4 +1,4 @@
-import { abortError, InferenceError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
+import { abortError, InferenceError, InvalidArgumentError, ModelFormatError } from '../errors.js';
 import { planBatches } from '../tokenize/batches.js';
 import { PairChatTemplate, type MessageFormat } from '../tokenize/chat-template.js';
 import { DecoderPrompts } from '../tokenize/decoder-prompts.js';
@@ -8,6 +8,7 @@ import type { PairTokenizer } from '../tokenize/tokenizer.js';
 import { SINGLE_WINDOW } from '../tokenize/windows.js';
 import { describe } from '../validate.js';
 import { activate } from './activation.js';
+import { bestWindows, finiteScore } from './row-scores.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { buildDecoderFeeds, openDecoderSession, runDecoder, type DecoderGraph } from './decoder-session.js';
 import { openPairTokenizer, readJsonObject } from './model-files.js';
@@ -173,24 +174,16 @@ export class DecoderModel {
       const logits = this.#lastLogits(output, batch.length, width);
       batch.forEach((rowIndex, row) => {
         const score = activate(logits.subarray(row, row + 1), 0, activation);
-        if (!Number.isFinite(score)) {
-          throw new NonFiniteScoreError(
-            `The model returned ${score} for pair ${owners[rowIndex] as number}. The weights may be broken, or an ` +
-              "fp16 model overflowed: try variant 'fp32'.",
-          );
-        }
-        rowScores[rowIndex] = score;
+        rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
       });
     }
-    const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
-    const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
-    rowScores.forEach((score, row) => {
-      const owner = owners[row] as number;
-      if (score > (scores[owner] as number)) {
-        scores[owner] = score;
-        if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
-      }
-    });
+    const { scores, windows } = bestWindows(
+      rowScores,
+      owners,
+      encoded.windows,
+      request.pairs.length,
+      chunks.maxChunks > 1,
+    );
     return {
       scores,
       windows,

@@ -1,11 +1,12 @@
 import type { Tensor } from 'onnxruntime-common';
-import { abortError, InvalidArgumentError, ModelFormatError, NonFiniteScoreError } from '../errors.js';
+import { abortError, InvalidArgumentError, ModelFormatError } from '../errors.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { TruncationStrategy } from '../tokenize/truncation.js';
 import { SINGLE_WINDOW, type ChunkSettings } from '../tokenize/windows.js';
 import type { Activation, ScoringStats, TextPair } from '../types.js';
 import { describe } from '../validate.js';
 import { activate, type ResolvedActivation } from './activation.js';
+import { bestWindows, finiteScore } from './row-scores.js';
 import type { ModelConfig } from './config.js';
 import type { DecoderFiles } from './decoder-files.js';
 import { TextModel, type TextModelSpec } from './text-model.js';
@@ -152,33 +153,16 @@ export class PairModel {
       const logits = this.#logits(output, batch.length);
       batch.forEach((rowIndex, row) => {
         const score = activate(logits.subarray(row * width, (row + 1) * width), column, activation);
-        if (!Number.isFinite(score)) {
-          throw new NonFiniteScoreError(
-            `The model returned ${score} for pair ${owners[rowIndex] as number}. The weights may be broken, or an ` +
-              "fp16 model overflowed: try variant 'fp32'.",
-          );
-        }
-        rowScores[rowIndex] = score;
+        rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
       });
     });
-    // Rows of one pair are adjacent and in window order: the first best window wins a tie.
-    const scores = new Float64Array(request.pairs.length).fill(Number.NEGATIVE_INFINITY);
-    const windows = chunks.maxChunks > 1 ? new Int32Array(request.pairs.length) : undefined;
-    rowScores.forEach((score, row) => {
-      const owner = owners[row] as number;
-      if (score > (scores[owner] as number)) {
-        scores[owner] = score;
-        if (windows !== undefined) windows[owner] = encoded.windows[row] as number;
-      }
-    });
-    // Only a pair that was split names its window: Cohere sets `chunk` on those alone.
-    if (windows !== undefined) {
-      const rowsPerPair = new Int32Array(request.pairs.length);
-      for (const owner of owners) rowsPerPair[owner] = (rowsPerPair[owner] as number) + 1;
-      rowsPerPair.forEach((count, pair) => {
-        if (count === 1) windows[pair] = -1;
-      });
-    }
+    const { scores, windows } = bestWindows(
+      rowScores,
+      owners,
+      encoded.windows,
+      request.pairs.length,
+      chunks.maxChunks > 1,
+    );
     return {
       scores,
       windows,

@@ -16,7 +16,14 @@ import {
   serveStatic,
   type StaticServer,
 } from '../helpers/browser.js';
-import { modelDir, noDistilled, noGolden, readGolden, REPO_ROOT } from '../helpers/models.js';
+import {
+  FAMILY_MODELS as FAMILIES,
+  modelDir,
+  noDistilled,
+  noGolden,
+  readGolden,
+  REPO_ROOT,
+} from '../helpers/models.js';
 
 interface Golden {
   model: string;
@@ -27,15 +34,6 @@ interface Golden {
   transformers_departs: Record<string, number[]>;
   hostile: { texts: string[]; ids: number[][] };
 }
-
-const FAMILIES = [
-  'fam-electra',
-  'fam-xlm-roberta',
-  'fam-xlm-roberta-2label',
-  'fam-deberta-v2',
-  'fam-roberta',
-  'fam-modernbert',
-];
 
 const relevance = (row: number | number[]) => (Array.isArray(row) ? (row[1] as number) : row);
 

@@ -38,6 +38,16 @@ export const noGolden = (): string | undefined => needsShared('data', 'models/go
 export const noDistilled = (): string | undefined =>
   needsShared('models', 'models/ce-minilm-l6-ict (the distilled reranker)');
 
+/** The reranker families `npm run models` builds tiny, each with a tokenizer trained through the family's own pipeline. */
+export const FAMILY_MODELS = [
+  'fam-electra',
+  'fam-xlm-roberta',
+  'fam-xlm-roberta-2label',
+  'fam-deberta-v2',
+  'fam-roberta',
+  'fam-modernbert',
+] as const;
+
 /** The folder of a project-built model; fails loudly when the models were not built, rather than skipping. */
 export function modelDir(name: string): string {
   const dir = join(MODELS_DIR, name);
