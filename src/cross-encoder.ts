@@ -1,4 +1,4 @@
-import { InlineBackend, type ScoringBackend } from './engine/backend.js';
+import { InlineBackend, type BackendState, type ScoringBackend } from './engine/backend.js';
 import type { PairModelSpec, PairScores } from './engine/pair-model.js';
 import type { SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
@@ -300,6 +300,15 @@ export class CrossEncoder implements Scorer {
     );
     if (result === undefined) return [];
     return rankByScore(Array.from(result.scores), topK, result.windows);
+  }
+
+  /**
+   * Whether the model can score now: `restarting` while a worker that died is being replaced (calls made meanwhile
+   * wait for it), `failed` once it died past its restart budget, `disposed` after `dispose()`.
+   */
+  get state(): BackendState {
+    if (this.#disposed !== undefined) return 'disposed';
+    return this.#backend.state ?? 'ready';
   }
 
   /** The model input for one pair, after truncation: what parity tests compare with Python. */

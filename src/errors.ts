@@ -116,6 +116,16 @@ export function abortError(what: string, cause?: unknown, timeout?: { ms: number
   return new AbortError(message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * The thread that runs the model died (out of memory, a native crash) while it held the call. The backend starts a
+ * new one, so a retry usually succeeds; past its restart budget the model is failed for good and must be loaded again.
+ */
+export class WorkerExitError extends CrossEncoderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WORKER_EXIT', message, options);
+  }
+}
+
 /** The model was used after `dispose()`. */
 export class DisposedError extends CrossEncoderError {
   constructor() {

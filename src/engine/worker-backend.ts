@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { abortError, CrossEncoderError, DisposedError } from '../errors.js';
+import { abortError, DisposedError, WorkerExitError } from '../errors.js';
 import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { disposedAbort, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import { disposedAbort, type BackendScoreOptions, type BackendState, type ScoringBackend } from './backend.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -49,48 +49,69 @@ function refusedFlags(error: unknown): string[] {
     .filter((flag) => flag.startsWith('-'));
 }
 
+// A worker that dies (out of memory, a native crash) is replaced, at most this many times in this window; a model
+// that keeps killing its worker is failed for good rather than restarted in a loop.
+const RESTART_LIMIT = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+/** Starts a worker on `spec` and resolves once its model is loaded. */
+function bootWorker(start: WorkerStart): Promise<{ worker: Worker; info: PairModelInfo }> {
+  const worker = startWorker(start);
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    const onExit = (code: number) =>
+      reject(new WorkerExitError(`The scoring worker exited while loading (code ${code}).`));
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.once('message', (message: FromWorker) => {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (message.type === 'ready') resolve({ worker, info: message.info });
+      else {
+        void worker.terminate();
+        reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
+      }
+    });
+  });
+}
+
 /**
  * Runs the model in a worker thread. Requests queue there one at a time; the caller's event loop only copies
  * strings in and scores out. The thread is unreferenced while idle, so a loaded model never keeps a process alive.
+ * A worker that dies fails the requests it held with a `WorkerExitError` and is replaced; requests made meanwhile
+ * wait for the new one.
  */
 export class WorkerBackend implements ScoringBackend {
   readonly info: PairModelInfo;
-  readonly #worker: Worker;
+  readonly #start: WorkerStart;
+  #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Set once the backend can no longer score: disposed, or its worker died past the restart budget. */
   #closed: Error | undefined;
+  #restarting: Promise<void> | undefined;
+  readonly #restarts: number[] = [];
   #released: Promise<void> | undefined;
 
-  private constructor(worker: Worker, info: PairModelInfo) {
-    this.#worker = worker;
+  private constructor(start: WorkerStart, worker: Worker, info: PairModelInfo) {
+    this.#start = start;
     this.info = info;
-    worker.on('message', (message: FromWorker) => this.#receive(message));
-    worker.on('error', (error) => this.#fail(error));
-    worker.on('exit', (code) =>
-      this.#fail(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited (code ${code}).`)),
-    );
-    worker.unref();
+    this.#worker = worker;
+    this.#attach(worker);
   }
 
   /** `nice`: see {@link WorkerStart.nice}. */
-  static open(spec: PairModelSpec, nice = 0): Promise<WorkerBackend> {
-    const worker = startWorker({ spec, nice });
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      const onExit = (code: number) =>
-        reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-      worker.once('message', (message: FromWorker) => {
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        if (message.type === 'ready') resolve(new WorkerBackend(worker, message.info));
-        else {
-          void worker.terminate();
-          reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
-        }
-      });
-    });
+  static async open(spec: PairModelSpec, nice = 0): Promise<WorkerBackend> {
+    const start = { spec, nice };
+    const { worker, info } = await bootWorker(start);
+    return new WorkerBackend(start, worker, info);
+  }
+
+  /** Whether the backend can score now. */
+  get state(): BackendState {
+    if (this.#released !== undefined) return 'disposed';
+    if (this.#closed !== undefined) return 'failed';
+    return this.#restarting === undefined ? 'ready' : 'restarting';
   }
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
@@ -131,16 +152,30 @@ export class WorkerBackend implements ScoringBackend {
    */
   release(): Promise<void> {
     if (this.#released !== undefined) return this.#released;
-    if (this.#closed !== undefined) return Promise.resolve();
+    const failed = this.#closed !== undefined;
     this.#closed = new DisposedError();
     const aborted = disposedAbort();
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
-    this.#worker.ref();
-    this.#released = new Promise<void>((resolve) => {
-      this.#worker.once('exit', () => resolve());
-    });
-    this.#worker.postMessage({ type: 'release' } satisfies ToWorker);
+    this.#released = (async () => {
+      if (failed) return;
+      // A replacement still starting is stopped as soon as it is up (the backend is closed by then).
+      if (this.#restarting !== undefined) return this.#restarting;
+      const worker = this.#worker;
+      worker.ref();
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'release' } satisfies ToWorker);
+      await exited;
+    })();
     return this.#released;
+  }
+
+  #attach(worker: Worker): void {
+    worker.on('message', (message: FromWorker) => this.#receive(message));
+    worker.on('error', (error) => this.#crashed(worker, error));
+    worker.on('exit', (code) =>
+      this.#crashed(worker, new WorkerExitError(`The scoring worker exited (code ${code}); it is being replaced.`)),
+    );
+    worker.unref();
   }
 
   #request<T>(id: number, message: ToWorker): Promise<T> {
@@ -150,7 +185,11 @@ export class WorkerBackend implements ScoringBackend {
     });
     // Held while any request is out, so a script awaiting a score does not exit under it.
     if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage(message);
+    const post = () => {
+      if (this.#pending.has(id)) this.#worker.postMessage(message);
+    };
+    if (this.#restarting === undefined) post();
+    else void this.#restarting.then(post);
     return promise;
   }
 
@@ -178,8 +217,45 @@ export class WorkerBackend implements ScoringBackend {
     }
   }
 
-  #fail(error: Error): void {
-    this.#closed ??= error;
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+  /** The current worker died: fail what it held, then replace it within the restart budget. */
+  #crashed(worker: Worker, error: Error): void {
+    if (worker !== this.#worker || this.#closed !== undefined || this.#restarting !== undefined) return;
+    void worker.terminate();
+    const waiting = [...this.#pending.keys()];
+    const now = performance.now();
+    while (this.#restarts.length > 0 && now - (this.#restarts[0] as number) > RESTART_WINDOW_MS) this.#restarts.shift();
+    if (this.#restarts.length >= RESTART_LIMIT) {
+      this.#closed = new WorkerExitError(
+        `${error.message.replace(/; it is being replaced\.$/, '.')} It died ${RESTART_LIMIT + 1} times within ` +
+          `${RESTART_WINDOW_MS / 1000} s, so it is not restarted again: load the model again once the cause ` +
+          '(often memory: lower maxBatchTokens or the request size) is fixed.',
+        { cause: error },
+      );
+      for (const id of waiting) this.#settle(id)?.reject(this.#closed);
+      return;
+    }
+    this.#restarts.push(now);
+    // Requests already sent died with the worker; ones not yet sent wait for its replacement.
+    for (const id of waiting) this.#settle(id)?.reject(error);
+    this.#restarting = bootWorker(this.#start).then(
+      ({ worker: replacement }) => {
+        this.#restarting = undefined;
+        if (this.#closed !== undefined) {
+          void replacement.terminate();
+          return;
+        }
+        this.#worker = replacement;
+        this.#attach(replacement);
+        if (this.#pending.size > 0) replacement.ref();
+      },
+      (failure: unknown) => {
+        this.#restarting = undefined;
+        this.#closed ??= new WorkerExitError(
+          `The scoring worker died and could not be restarted (${(failure as Error).message}); load the model again.`,
+          { cause: failure },
+        );
+        for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(this.#closed);
+      },
+    );
   }
 }

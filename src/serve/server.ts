@@ -371,6 +371,10 @@ export class RerankServer {
       // The engine's message may quote the input; the answer names only the parameter.
       const parameter = (error as { parameter?: unknown }).parameter;
       http = new HttpError(422, 'validation', `the model refused this request's input (${String(parameter)})`);
+    } else if (CrossEncoderError.isInstance(error) && error.code === 'WORKER_EXIT' && this.#health().ok) {
+      // The worker died under this request and is being replaced: another try will likely succeed.
+      code = error.code;
+      http = new HttpError(503, 'backend_restarting', 'the model is restarting after a crash; retry shortly', 1);
     } else if (CrossEncoderError.isInstance(error)) {
       code = error.code;
       // The details (file paths, input shapes) go to the log, not to the client.
@@ -386,7 +390,8 @@ export class RerankServer {
       const message = error instanceof Error ? error.message : String(error);
       quietly(() => this.#options.onError?.({ route, status: http.status, type: http.type, code, message }));
     } else if (http.status === 503) {
-      quietly(() => this.#options.onError?.({ route, status: 503, type: http.type, message: http.message }));
+      const message = code === undefined ? http.message : (error as Error).message;
+      quietly(() => this.#options.onError?.({ route, status: 503, type: http.type, code, message }));
     }
     if (res.headersSent || res.destroyed) return http.status;
     if (http.retryAfterS !== undefined) res.setHeader('retry-after', String(http.retryAfterS));
