@@ -1,6 +1,6 @@
 import { InlineBackend, type BackendState, type ScoringBackend } from './engine/backend.js';
 import type { PairModelSpec, PairScores } from './engine/pair-model.js';
-import type { SessionOptions } from './engine/session.js';
+import { checkSessionOptions, type SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
 import { AbortError, abortError, DisposedError, InvalidArgumentError } from './errors.js';
@@ -18,6 +18,7 @@ import {
   requirePair,
   requireQuery,
   requireText,
+  validateActivation,
   validateBatchSize,
   validateNice,
   validateSignal,
@@ -152,13 +153,45 @@ function chunkSettings(
   base: ChunkSettings,
 ): ChunkSettings {
   const { maxChunksPerDoc, chunkTokens, chunkStride } = options;
-  return {
+  const settings = {
     maxChunks:
       maxChunksPerDoc === undefined ? base.maxChunks : validateBatchSize(maxChunksPerDoc, `${prefix}.maxChunksPerDoc`),
     chunkTokens: chunkTokens === undefined ? base.chunkTokens : validateBatchSize(chunkTokens, `${prefix}.chunkTokens`),
     strideTokens:
       chunkStride === undefined ? base.strideTokens : validateBatchSize(chunkStride, `${prefix}.chunkStride`),
   };
+  if (settings.strideTokens !== undefined && settings.chunkTokens !== undefined) {
+    if (settings.strideTokens > settings.chunkTokens) {
+      throw new InvalidArgumentError(
+        `${prefix}.chunkStride`,
+        `a stride of ${settings.strideTokens} tokens is longer than a window of ${settings.chunkTokens} (chunkTokens), ` +
+          'so the tokens between windows would never be read; use a stride of at most chunkTokens.',
+      );
+    }
+  }
+  return settings;
+}
+
+/**
+ * Checks every load option that can be checked without the model, so a mistake is an `InvalidArgumentError` naming
+ * the option before anything is downloaded or opened (and never hidden by a reranker's fallback).
+ */
+export function checkLoadOptions(options: CrossEncoderOptions): void {
+  requireOptions(options);
+  if (options.batchSize !== undefined) validateBatchSize(options.batchSize, 'options.batchSize');
+  if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
+  chunkSettings(options, 'options', { maxChunks: 1, chunkTokens: undefined, strideTokens: undefined });
+  const truncation = options.truncation ?? 'longest_first';
+  if (truncation !== 'longest_first' && truncation !== 'only_second') {
+    throw new InvalidArgumentError(
+      'options.truncation',
+      `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
+    );
+  }
+  validateActivation(options.activation, 'options.activation');
+  if (options.workerNice !== undefined) validateNice(options.workerNice);
+  validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
+  checkSessionOptions(options);
 }
 
 /** Per-call options of {@link CrossEncoder.score}. */
@@ -220,21 +253,15 @@ export class CrossEncoder implements Scorer {
     if (typeof model !== 'string' || model.trim() === '') {
       throw new InvalidArgumentError('model', `expected a hub id or a local folder, got ${describe(model)}.`);
     }
+    checkLoadOptions(options);
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
-    if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
     const chunks = chunkSettings(options, 'options', {
       maxChunks: 1,
       chunkTokens: undefined,
       strideTokens: undefined,
     });
     const truncation = options.truncation ?? 'longest_first';
-    if (truncation !== 'longest_first' && truncation !== 'only_second') {
-      throw new InvalidArgumentError(
-        'options.truncation',
-        `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
-      );
-    }
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
     const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json']);
     const useWorker = options.worker ?? true;
@@ -338,7 +365,7 @@ export class CrossEncoder implements Scorer {
         options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize'),
       signal: validateSignal(options.signal, 'options.signal'),
       timeoutMs: validateTimeoutMs(options.timeoutMs, 'options.timeoutMs'),
-      activation: options.activation,
+      activation: validateActivation(options.activation, 'options.activation'),
       chunks: chunkSettings(options, 'options', this.#chunks),
       onStats,
     };

@@ -47,6 +47,20 @@ export class ModelFormatError extends CrossEncoderError {
   }
 }
 
+/**
+ * ONNX Runtime could not open a session for a reason other than the file: an execution provider whose library is
+ * missing, a thread setting or raw `ortOptions` it refuses. The model file is not at fault and is left alone.
+ */
+export class SessionOpenError extends CrossEncoderError {
+  /** The ONNX file the session was for. */
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('SESSION_OPEN', message, options);
+    this.file = file;
+  }
+}
+
 /** A download from the model hub failed: HTTP status, network, size cap, cut-off body. */
 export class DownloadError extends CrossEncoderError {
   readonly url: string;

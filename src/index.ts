@@ -11,6 +11,7 @@ export {
   InferenceError,
   OfflineError,
   RemoteScorerError,
+  SessionOpenError,
   WorkerExitError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';

@@ -204,7 +204,7 @@ export function defaultMaxBatchTokens(config: ModelConfig): number {
 }
 
 /** Decodes one IEEE 754 half-precision bit pattern. */
-function halfToFloat(bits: number): number {
+export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import { ModelFormatError } from '../errors.js';
+import { InvalidArgumentError, ModelFormatError, SessionOpenError } from '../errors.js';
+import { describe } from '../validate.js';
 
 /** ONNX Runtime settings passed through to the session. Anything left out keeps the engine's CPU defaults. */
 export interface SessionOptions {
@@ -49,18 +50,60 @@ export async function openSession(
   options: SessionOptions = {},
   kind: GraphKind = 'logits',
 ): Promise<LoadedSession> {
+  checkSessionOptions(options);
   const sessionOptions = resolveSessionOptions(options);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path, sessionOptions);
   } catch (cause) {
+    const reason = (cause as Error).message;
+    // Only a failure to read the graph blames the file (and may set off the cache's repair); a provider or an
+    // option ONNX Runtime refuses is a setting to change, and the file stays.
+    if (!/^Load model from /.test(reason)) {
+      throw new SessionOpenError(
+        path,
+        `ONNX Runtime could not open a session on ${path} with these settings (${reason}). Check ` +
+          '`executionProviders` (a GPU provider needs the matching onnxruntime-node build), `threads` and `ortOptions`; ' +
+          'the model file is not at fault.',
+        { cause },
+      );
+    }
     throw new ModelFormatError(
-      `${path} could not be loaded by ONNX Runtime (${(cause as Error).message}). ` +
+      `${path} could not be loaded by ONNX Runtime (${reason}). ` +
         'The file may be truncated or corrupt: delete it from the cache, or re-export the model.',
       { file: path, cause },
     );
   }
   return describeSession(session, path, kind);
+}
+
+/**
+ * Checks `threads` and `executionProviders` where they are given, so a mistake is an `InvalidArgumentError` naming
+ * the option before any file is downloaded or opened.
+ */
+export function checkSessionOptions(options: SessionOptions): void {
+  const { threads, executionProviders } = options;
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
+    throw new InvalidArgumentError('options.threads', `expected a positive integer, got ${describe(threads)}.`);
+  }
+  if (executionProviders === undefined) return;
+  if (!Array.isArray(executionProviders) || executionProviders.length === 0) {
+    throw new InvalidArgumentError(
+      'options.executionProviders',
+      `expected a non-empty array such as ['cpu'], got ${describe(executionProviders)}.`,
+    );
+  }
+  const known = ort.listSupportedBackends().map((backend) => backend.name.toLowerCase());
+  for (const provider of executionProviders as unknown[]) {
+    const name = typeof provider === 'string' ? provider : (provider as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || !known.includes(name.toLowerCase())) {
+      throw new InvalidArgumentError(
+        'options.executionProviders',
+        `${describe(name)} is not an execution provider of this onnxruntime-node build; it offers ` +
+          `${known.join(', ')}.`,
+      );
+    }
+  }
 }
 
 /** The ONNX Runtime options a session is created with: the engine's CPU defaults, then the caller's. */
