@@ -1,12 +1,14 @@
 // The server under overload and mistakes, over real sockets on 127.0.0.1: timed-out and abandoned requests stop
 // their engine work, the queue is bounded with or without merging, connections are capped, close() keeps its
 // deadline whatever clients do, a failure fails only the request that caused it, and nothing leaks paths or text.
+import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CrossEncoder,
   InferenceError,
   NonFiniteScoreError,
+  RemoteScorer,
   RerankServer,
   type RerankServerOptions,
   type Scorer,
@@ -303,5 +305,39 @@ describe('probes, gauges and the key', () => {
     expect((await call('Basic s3cret')).status).toBe(401);
     await expect(RerankServer.start({ scorer, port: 0, apiKey: '' })).rejects.toThrow(/options\.apiKey/);
     await expect(RerankServer.start({ scorer, port: 0, apiKey: '  ' })).rejects.toThrow(/options\.apiKey/);
+  });
+});
+
+describe('RemoteScorer when one chunk fails', () => {
+  it('stops every lane: no request or retry after the call has rejected', async () => {
+    let hits = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        hits++;
+        const refused = body.includes('refused');
+        res.writeHead(refused ? 400 : 503, { 'content-type': 'application/json', 'retry-after': '0' });
+        res.end(JSON.stringify({ error: refused ? 'bad input' : 'busy', error_type: 'x' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const remote = new RemoteScorer({ url, maxBatchSize: 1, concurrency: 4, maxRetries: 50, retryBaseMs: 20 });
+      const pairs: TextPair[] = [
+        ['q', 'busy 1'],
+        ['q', 'busy 2'],
+        ['q', 'busy 3'],
+        ['q', 'refused'],
+      ];
+      await expect(remote.score(pairs)).rejects.toMatchObject({ status: 400 });
+      const atRejection = hits;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(hits).toBe(atRejection);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
