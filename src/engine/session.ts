@@ -44,6 +44,11 @@ export interface LoadedSession {
  */
 export type GraphKind = 'logits' | 'hidden-states';
 
+// How ONNX Runtime words a failure of the session's settings rather than of the file: a provider's library that will
+// not load or a backend it lacks, a thread count or session option it refuses.
+const SETTINGS_FAILURE =
+  /ExecutionProvider|execution provider|backend not found|no available backend|shared library|NumThreads|is invalid:|SessionOption/i;
+
 /** Opens an ONNX file and checks it looks like the expected kind of text model before any input reaches it. */
 export async function openSession(
   path: string,
@@ -57,9 +62,9 @@ export async function openSession(
     session = await ort.InferenceSession.create(path, sessionOptions);
   } catch (cause) {
     const reason = (cause as Error).message;
-    // Only a failure to read the graph blames the file (and may set off the cache's repair); a provider or an
-    // option ONNX Runtime refuses is a setting to change, and the file stays.
-    if (!/^Load model from /.test(reason)) {
+    // A provider that cannot start or an option ONNX Runtime refuses is a setting to change: it must not blame the
+    // file (nor set off the cache's repair). Anything else is about the graph, as before.
+    if (SETTINGS_FAILURE.test(reason)) {
       throw new SessionOpenError(
         path,
         `ONNX Runtime could not open a session on ${path} with these settings (${reason}). Check ` +
