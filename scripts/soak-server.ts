@@ -117,9 +117,13 @@ interface Outcome {
   wrong: number;
 }
 
+// Every request still out, so the end of the load can hang them all up.
+const open = new Set<AbortController>();
+
 async function send(hangUpAfterMs: number | undefined): Promise<Outcome> {
   const job = request();
   const controller = new AbortController();
+  open.add(controller);
   const timer = hangUpAfterMs === undefined ? undefined : setTimeout(() => controller.abort(), hangUpAfterMs);
   const started = performance.now();
   try {
@@ -138,6 +142,7 @@ async function send(hangUpAfterMs: number | undefined): Promise<Outcome> {
     return { status: controller.signal.aborted ? 'disconnected' : 'network', ms, wrong: 0 };
   } finally {
     clearTimeout(timer);
+    open.delete(controller);
   }
 }
 
@@ -187,13 +192,16 @@ async function client(): Promise<void> {
     }
   }
 }
-await Promise.all(Array.from({ length: clients }, client));
+const clientsDone = Promise.all(Array.from({ length: clients }, client));
+await sleep(Math.max(0, endAt - performance.now()));
 
-// The load stops: whatever is still out hangs up, and the engine should go quiet within about one batch.
+// The load stops: every request still out hangs up, and the engine should go quiet within about one batch.
 const stopped = performance.now();
-const leftovers = [...inFlight];
-const abortAll = leftovers.length;
-await Promise.race([Promise.all(leftovers), sleep(timeoutMs * 2)]);
+const abortAll = open.size;
+const busyAtStop = active;
+for (const controller of open) controller.abort();
+await clientsDone;
+await Promise.race([Promise.all([...inFlight]), sleep(timeoutMs * 2)]);
 while (active > 0 && performance.now() - stopped < 60_000) await sleep(5);
 const idleAfterMs = Math.max(0, lastEnded - stopped);
 await sleep(200);
@@ -221,7 +229,7 @@ latency 200      p50 ${quantile(ok, 0.5).toFixed(0)} ms, p95 ${quantile(ok, 0.95
 latency accepted p95 ${p95.toFixed(0)} ms (200 and 503; server timeout ${timeoutMs} ms)
 wrong scores     ${wrong}
 rss              after warm-up ${mib(start)} MiB, end ${mib(rssEnd)} MiB (${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%, limit ${maxDrift}%)
-engine idle      ${idleAfterMs.toFixed(0)} ms after the load stopped (${abortAll} requests still out); one batch of 32 pairs: ${batchMs.toFixed(0)} ms
+engine idle      ${idleAfterMs.toFixed(0)} ms after the load stopped (${abortAll} requests hung up, engine ${busyAtStop ? 'busy' : 'idle'} then); one batch of 32 pairs: ${batchMs.toFixed(0)} ms
 unhandled        ${unhandled}`);
 
 const idleOk = idleAfterMs <= batchMs * 2 + 250;

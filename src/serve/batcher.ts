@@ -54,6 +54,10 @@ function estimateTokens(query: string, text: string, cap: number): number {
 // model) fails every request of the call.
 const PAIR_CAUSED = new Set(['NON_FINITE_SCORE', 'INFERENCE_FAILED', 'INVALID_ARGUMENT']);
 
+// A request is queued only if the estimate says it ends within this share of the time limit: the rest is left for
+// reading the request, writing the answer and the estimate's own error (the machine's load changes under it).
+const QUEUE_MARGIN = 0.75;
+
 // Speed is measured on calls at least this large: on small ones, fixed costs dominate and the estimate would be
 // too pessimistic to refuse anything on.
 const MIN_MEASURED_TOKENS = 256;
@@ -180,7 +184,7 @@ export class MicroBatcher {
       );
     }
     const aheadMs = (this.#queuedTokens + this.#runningTokens) / rate;
-    if (aheadMs + aloneMs > admissionMs) {
+    if (aheadMs + aloneMs > admissionMs * QUEUE_MARGIN) {
       return new HttpError(
         429,
         'overloaded',
