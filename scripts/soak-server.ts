@@ -35,10 +35,16 @@ const modelPath = existsSync(path.join(local, 'config.json')) ? local : args.mod
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as (() => void) | undefined;
-const rss = () => {
+// RSS after a full GC; the JS heap and external memory of the same moment, to tell a leak from allocator growth.
+let heapAt = { start: 0, end: 0 };
+let externalAt = { start: 0, end: 0 };
+const rss = (moment: 'start' | 'end') => {
   gc?.();
   gc?.();
-  return process.memoryUsage().rss;
+  const usage = process.memoryUsage();
+  heapAt = { ...heapAt, [moment]: usage.heapUsed };
+  externalAt = { ...externalAt, [moment]: usage.external };
+  return usage.rss;
 };
 const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -185,7 +191,7 @@ async function client(): Promise<void> {
     });
     inFlight.add(outcome);
     void outcome.finally(() => inFlight.delete(outcome));
-    if (rssStart === undefined && performance.now() >= warmupAt) rssStart = rss();
+    if (rssStart === undefined && performance.now() >= warmupAt) rssStart = rss('start');
     if (performance.now() - lastReport > 60_000) {
       lastReport = performance.now();
       console.log(`  ${outcomes.length} answered, rss ${mib(process.memoryUsage().rss)} MiB`);
@@ -205,7 +211,7 @@ await Promise.race([Promise.all([...inFlight]), sleep(timeoutMs * 2)]);
 while (active > 0 && performance.now() - stopped < 60_000) await sleep(5);
 const idleAfterMs = Math.max(0, lastEnded - stopped);
 await sleep(200);
-const rssEnd = rss();
+const rssEnd = rss('end');
 await server.close();
 await model.dispose();
 
@@ -230,6 +236,7 @@ latency accepted p95 ${p95.toFixed(0)} ms (200 and 503; server timeout ${timeout
 wrong scores     ${wrong}
 rss              after warm-up ${mib(start)} MiB, end ${mib(rssEnd)} MiB (${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%, limit ${maxDrift}%)
 engine idle      ${idleAfterMs.toFixed(0)} ms after the load stopped (${abortAll} requests hung up, engine ${busyAtStop ? 'busy' : 'idle'} then); one batch of 32 pairs: ${batchMs.toFixed(0)} ms
+heap used        after warm-up ${mib(heapAt.start)} MiB, end ${mib(heapAt.end)} MiB; external ${mib(externalAt.start)} → ${mib(externalAt.end)} MiB
 unhandled        ${unhandled}`);
 
 const idleOk = idleAfterMs <= batchMs * 2 + 250;
