@@ -1,6 +1,7 @@
 // Soak test: many compressDocuments calls at a fixed concurrency against one shared model, watching memory.
 //
 //   npm run soak -- [--calls 2000] [--concurrency 16] [--docs 50] [--model tiny] [--timeout-ms 0]
+//   npm run soak -- --server [--minutes 10]   (the rerank server under overload: see scripts/soak-server.ts)
 //
 // `--model` is a folder under models/ or any path or hub id CrossEncoder.load accepts. Every result is checked
 // against the same call run alone before the soak, so a wrong answer under load counts as a failure. RSS is read at
@@ -14,6 +15,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoder, CrossEncoderReranker } from '../src/index.js';
+
+// `--server` soaks the HTTP server under overload instead (scripts/soak-server.ts).
+if (process.argv.includes('--server')) {
+  await import('./soak-server.js');
+  process.exit();
+}
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
-import { InlineBackend, type ScoringBackend } from './engine/backend.js';
+import { InlineBackend, type BackendState, type ScoringBackend } from './engine/backend.js';
 import type { PairModelSpec, PairScores } from './engine/pair-model.js';
-import type { SessionOptions } from './engine/session.js';
+import { checkExecutionProviders, checkSessionOptions, type SessionOptions } from './engine/session.js';
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
 import { DECODER_FILES, decoderFiles } from './engine/decoder-files.js';
@@ -21,6 +21,7 @@ import {
   requirePair,
   requireQuery,
   requireText,
+  validateActivation,
   validateBatchSize,
   validateNice,
   validateSignal,
@@ -171,13 +172,45 @@ function chunkSettings(
   base: ChunkSettings,
 ): ChunkSettings {
   const { maxChunksPerDoc, chunkTokens, chunkStride } = options;
-  return {
+  const settings = {
     maxChunks:
       maxChunksPerDoc === undefined ? base.maxChunks : validateBatchSize(maxChunksPerDoc, `${prefix}.maxChunksPerDoc`),
     chunkTokens: chunkTokens === undefined ? base.chunkTokens : validateBatchSize(chunkTokens, `${prefix}.chunkTokens`),
     strideTokens:
       chunkStride === undefined ? base.strideTokens : validateBatchSize(chunkStride, `${prefix}.chunkStride`),
   };
+  if (settings.strideTokens !== undefined && settings.chunkTokens !== undefined) {
+    if (settings.strideTokens > settings.chunkTokens) {
+      throw new InvalidArgumentError(
+        `${prefix}.chunkStride`,
+        `a stride of ${settings.strideTokens} tokens is longer than a window of ${settings.chunkTokens} (chunkTokens), ` +
+          'so the tokens between windows would never be read; use a stride of at most chunkTokens.',
+      );
+    }
+  }
+  return settings;
+}
+
+/**
+ * Checks every load option that can be checked without the model, so a mistake is an `InvalidArgumentError` naming
+ * the option before anything is downloaded or opened (and never hidden by a reranker's fallback).
+ */
+export function checkLoadOptions(options: CrossEncoderOptions): void {
+  requireOptions(options);
+  if (options.batchSize !== undefined) validateBatchSize(options.batchSize, 'options.batchSize');
+  if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
+  chunkSettings(options, 'options', { maxChunks: 1, chunkTokens: undefined, strideTokens: undefined });
+  const truncation = options.truncation ?? 'longest_first';
+  if (truncation !== 'longest_first' && truncation !== 'only_second') {
+    throw new InvalidArgumentError(
+      'options.truncation',
+      `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
+    );
+  }
+  validateActivation(options.activation, 'options.activation');
+  if (options.workerNice !== undefined) validateNice(options.workerNice);
+  validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
+  checkSessionOptions(options);
 }
 
 /** Per-call options of {@link CrossEncoder.score}. */
@@ -248,21 +281,16 @@ export class CrossEncoder implements Scorer {
         `expected a hub id, a local folder or a folder URL, got ${describe(model)}.`,
       );
     }
+    checkLoadOptions(options);
+    await checkExecutionProviders(options);
     const batchSize =
       options.batchSize === undefined ? DEFAULT_BATCH_SIZE : validateBatchSize(options.batchSize, 'options.batchSize');
-    if (options.maxBatchTokens !== undefined) validateBatchSize(options.maxBatchTokens, 'options.maxBatchTokens');
     const chunks = chunkSettings(options, 'options', {
       maxChunks: 1,
       chunkTokens: undefined,
       strideTokens: undefined,
     });
     const truncation = options.truncation ?? 'longest_first';
-    if (truncation !== 'longest_first' && truncation !== 'only_second') {
-      throw new InvalidArgumentError(
-        'options.truncation',
-        `expected 'longest_first' or 'only_second', got ${describe(truncation)}.`,
-      );
-    }
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
     const instruction = checkInstruction(options.instruction, 'options.instruction');
     const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json', ...DECODER_FILES]);
@@ -347,6 +375,15 @@ export class CrossEncoder implements Scorer {
     return rankByScore(Array.from(result.scores), topK, result.windows);
   }
 
+  /**
+   * Whether the model can score now: `restarting` while a worker that died is being replaced (calls made meanwhile
+   * wait for it), `failed` once it died past its restart budget, `disposed` after `dispose()`.
+   */
+  get state(): BackendState {
+    if (this.#disposed !== undefined) return 'disposed';
+    return this.#backend.state ?? 'ready';
+  }
+
   /** The model input for one pair, after truncation: what parity tests compare with Python. */
   async encode(query: string, passage: string): Promise<{ ids: number[]; typeIds: number[] }> {
     this.#assertUsable();
@@ -374,7 +411,7 @@ export class CrossEncoder implements Scorer {
         options.batchSize === undefined ? this.#batchSize : validateBatchSize(options.batchSize, 'options.batchSize'),
       signal: validateSignal(options.signal, 'options.signal'),
       timeoutMs: validateTimeoutMs(options.timeoutMs, 'options.timeoutMs'),
-      activation: options.activation,
+      activation: validateActivation(options.activation, 'options.activation'),
       chunks: chunkSettings(options, 'options', this.#chunks),
       instruction: checkInstruction(options.instruction, 'options.instruction'),
       onStats,

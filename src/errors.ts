@@ -47,6 +47,20 @@ export class ModelFormatError extends CrossEncoderError {
   }
 }
 
+/**
+ * ONNX Runtime could not open a session for a reason other than the file: an execution provider whose library is
+ * missing, a thread setting or raw `ortOptions` it refuses. The model file is not at fault and is left alone.
+ */
+export class SessionOpenError extends CrossEncoderError {
+  /** The ONNX file the session was for. */
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('SESSION_OPEN', message, options);
+    this.file = file;
+  }
+}
+
 /** A download from the model hub failed: HTTP status, network, size cap, cut-off body. */
 export class DownloadError extends CrossEncoderError {
   readonly url: string;
@@ -125,6 +139,16 @@ export function abortError(what: string, cause?: unknown, timeout?: { ms: number
       ? `${what} timed out.`
       : `${what} timed out after ${timeout.ms} ms (${timeout.setting}).`;
   return new AbortError(message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The thread that runs the model died (out of memory, a native crash) while it held the call. The backend starts a
+ * new one, so a retry usually succeeds; past its restart budget the model is failed for good and must be loaded again.
+ */
+export class WorkerExitError extends CrossEncoderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WORKER_EXIT', message, options);
+  }
 }
 
 /** The model was used after `dispose()`. */

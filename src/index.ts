@@ -12,9 +12,12 @@ export {
   MissingDependencyError,
   OfflineError,
   RemoteScorerError,
+  SessionOpenError,
+  WorkerExitError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';
+export type { BackendState } from './engine/backend.js';
 export type { ModelVariant } from './engine/variant.js';
 export type { TruncationStrategy } from './tokenize/truncation.js';
 export type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, TextPair } from './types.js';

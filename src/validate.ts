@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import type { TextPair } from './types.js';
+import type { Activation, TextPair } from './types.js';
 
 /** A short, safe description of a bad value for error messages: never the whole of a long string. */
 export function describe(value: unknown): string {
@@ -42,6 +42,18 @@ export function requirePair(value: unknown, index: number): TextPair {
   requireText(value[0], `pairs[${index}][0]`);
   requireText(value[1], `pairs[${index}][1]`);
   return value as unknown as TextPair;
+}
+
+/** An activation name, checked before any model is opened. */
+export function validateActivation(value: unknown, parameter: string): Activation | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'auto' && value !== 'sigmoid' && value !== 'softmax' && value !== 'none') {
+    throw new InvalidArgumentError(
+      parameter,
+      `expected 'auto', 'sigmoid', 'softmax' or 'none', got ${describe(value)}.`,
+    );
+  }
+  return value;
 }
 
 /** Batch sizes are positive integers. */

@@ -15,9 +15,14 @@ export interface BackendScoreOptions {
   signal: AbortSignal | undefined;
 }
 
+/** Whether a backend can score: `restarting` while a crashed worker is being replaced. */
+export type BackendState = 'ready' | 'restarting' | 'failed' | 'disposed';
+
 /** Where tokenization and inference run: a worker thread, or the calling thread. */
 export interface ScoringBackend {
   readonly info: PairModelInfo;
+  /** Left out by backends that cannot crash apart from their caller. */
+  readonly state?: BackendState;
   score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores>;
   encode(query: string, passage: string): Promise<AssembledPair>;
   release(): Promise<void>;

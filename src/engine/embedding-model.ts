@@ -4,7 +4,8 @@ import { resolveAndOpen, validateRepoPath, type HubOptions } from '../hub/index.
 import { platform } from '../platform/current.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { readJsonObject } from './model-files.js';
-import type { SessionOptions } from './session.js';
+import { checkExecutionProviders, type SessionOptions } from './session.js';
+import { halfToFloat } from './pair-model.js';
 import { TextModel, textModelFiles, textModelSpec } from './text-model.js';
 import { onnxPathFor, type ModelVariant } from './variant.js';
 
@@ -33,6 +34,7 @@ export class EmbeddingModel {
 
   /** Resolves the model (local folder or hub id, with the cache's self-repair) and opens it. */
   static async load(model: string, options: EmbeddingModelOptions): Promise<EmbeddingModel> {
+    await checkExecutionProviders(options);
     const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
     const files = textModelFiles(onnxFile, ['sentence_bert_config.json']);
     const { opened } = await resolveAndOpen(platform.models, model, files, onnxFile, options, async (resolved) => {
@@ -82,10 +84,10 @@ function meanPool(
   batch: readonly number[],
   onnxPath: string,
 ): number[][] {
-  if (output === undefined || output.type !== 'float32' || output.dims.length !== 3) {
+  if (output === undefined || (output.type !== 'float32' && output.type !== 'float16') || output.dims.length !== 3) {
     throw new ModelFormatError(
-      `${onnxPath}: expected token states [batch, tokens, hidden] as float32, got ${output?.type ?? 'nothing'} ` +
-        `[${output?.dims.join(', ') ?? ''}]. Use an fp32 or int8 embedding model with a last_hidden_state output.`,
+      `${onnxPath}: expected token states [batch, tokens, hidden] as float32 or float16, got ${output?.type ?? 'nothing'} ` +
+        `[${output?.dims.join(', ') ?? ''}]. Use an embedding model with a last_hidden_state output.`,
       { file: onnxPath },
     );
   }
@@ -93,7 +95,9 @@ function meanPool(
   if (rows !== batch.length) {
     throw new ModelFormatError(`${onnxPath} returned ${rows} rows for ${batch.length} texts.`, { file: onnxPath });
   }
-  const data = output.data as Float32Array;
+  // ONNX Runtime hands float16 outputs back as raw 16-bit patterns (an fp16 variant).
+  const data =
+    output.data instanceof Float32Array ? output.data : Float32Array.from(output.data as Uint16Array, halfToFloat);
   return batch.map((textIndex, row) => {
     const length = (encoded[textIndex] as AssembledPair).ids.length;
     const sum = new Array<number>(hidden).fill(0);

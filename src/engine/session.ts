@@ -1,7 +1,8 @@
 import type { InferenceSession } from 'onnxruntime-common';
-import { ModelFormatError } from '../errors.js';
+import { CrossEncoderError, InvalidArgumentError, ModelFormatError, SessionOpenError } from '../errors.js';
 import { platform } from '../platform/current.js';
 import type { GraphLocation, PlatformSessionOptions } from '../platform/platform.js';
+import { describe } from '../validate.js';
 
 /** ONNX Runtime settings passed through to the session. Anything left out keeps the engine's CPU defaults. */
 export interface SessionOptions {
@@ -52,6 +53,11 @@ export interface LoadedSession {
  */
 export type GraphKind = 'logits' | 'hidden-states';
 
+// How ONNX Runtime words a failure of the session's settings rather than of the file: a provider's library that will
+// not load or a backend it lacks, a thread count or session option it refuses.
+const SETTINGS_FAILURE =
+  /ExecutionProvider|execution provider|backend not found|no available backend|shared library|NumThreads|is invalid:|SessionOption/i;
+
 /** Opens an ONNX file and checks it looks like the expected kind of text model before any input reaches it. */
 export async function openSession(
   location: GraphLocation,
@@ -61,17 +67,80 @@ export async function openSession(
   return describeSession(await createSession(location, options), location.onnx, kind);
 }
 
-/** Creates the platform's session for a graph with the engine's options; a file ONNX Runtime cannot load is named. */
+/**
+ * Creates the platform's session for a graph with the engine's options. A file ONNX Runtime cannot load is named as
+ * such; settings it refuses are a `SessionOpenError`, which never blames the file.
+ */
 export async function createSession(location: GraphLocation, options: SessionOptions = {}): Promise<InferenceSession> {
   const path = location.onnx;
+  checkSessionOptions(options);
   try {
     return await platform.createSession(location, resolveSessionOptions(options));
   } catch (cause) {
+    if (CrossEncoderError.isInstance(cause)) throw cause; // a binding that is not installed, named by the platform
+    const reason = (cause as Error).message;
+    // A provider that cannot start or an option ONNX Runtime refuses is a setting to change: it must not blame the
+    // file (nor set off the cache's repair). Anything else is about the graph, as before.
+    if (SETTINGS_FAILURE.test(reason)) {
+      throw new SessionOpenError(
+        path,
+        `ONNX Runtime could not open a session on ${path} with these settings (${reason}). Check ` +
+          '`executionProviders` (a GPU provider needs the matching onnxruntime-node build), `threads` and `ortOptions`; ' +
+          'the model file is not at fault.',
+        { cause },
+      );
+    }
     throw new ModelFormatError(
-      `${path} could not be loaded by ONNX Runtime (${(cause as Error).message}). ` +
+      `${path} could not be loaded by ONNX Runtime (${reason}). ` +
         'The file may be truncated or corrupt: delete it from the cache, or re-export the model.',
       { file: path, cause },
     );
+  }
+}
+
+/**
+ * Checks `threads` and `executionProviders` where they are given, so a mistake is an `InvalidArgumentError` naming
+ * the option before any file is downloaded or opened.
+ */
+export function checkSessionOptions(options: SessionOptions): void {
+  const { threads, executionProviders } = options;
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
+    throw new InvalidArgumentError('options.threads', `expected a positive integer, got ${describe(threads)}.`);
+  }
+  if (executionProviders === undefined) return;
+  if (!Array.isArray(executionProviders) || executionProviders.length === 0) {
+    throw new InvalidArgumentError(
+      'options.executionProviders',
+      `expected a non-empty array such as ['cpu'], got ${describe(executionProviders)}.`,
+    );
+  }
+  for (const provider of executionProviders as unknown[]) {
+    const name = typeof provider === 'string' ? provider : (provider as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || name === '') {
+      throw new InvalidArgumentError(
+        'options.executionProviders',
+        `expected provider names such as 'cpu' or { name: 'cuda', ... }, got ${describe(provider)}.`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks that every requested execution provider is one this platform's ONNX Runtime build has, before any model
+ * file is fetched: a name it does not know is an `InvalidArgumentError` listing the ones it offers.
+ */
+export async function checkExecutionProviders(options: SessionOptions): Promise<void> {
+  checkSessionOptions(options);
+  if (options.executionProviders === undefined) return;
+  const known = (await platform.executionProviders()).map((name) => name.toLowerCase());
+  for (const provider of options.executionProviders as unknown[]) {
+    const name = (typeof provider === 'string' ? provider : (provider as { name: string }).name).toLowerCase();
+    if (!known.includes(name)) {
+      throw new InvalidArgumentError(
+        'options.executionProviders',
+        `${describe(name)} is not an execution provider of this ONNX Runtime build (${platform.name === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'}); it offers ${known.join(', ')}.`,
+      );
+    }
   }
 }
 

@@ -1,10 +1,10 @@
-import { abortError, CrossEncoderError, DisposedError } from '../errors.js';
+import { abortError, CrossEncoderError, DisposedError, WorkerExitError } from '../errors.js';
 import { platform } from '../platform/current.js';
 import type { WorkerHandle } from '../platform/platform.js';
 import { fromWire } from './wire-error.js';
 import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
-import { disposedAbort, type BackendScoreOptions, type ScoringBackend } from './backend.js';
+import { disposedAbort, type BackendScoreOptions, type BackendState, type ScoringBackend } from './backend.js';
 import { followAbort } from './deadline.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
@@ -36,57 +36,100 @@ function missingWorkerFile(error: Error): CrossEncoderError | undefined {
   );
 }
 
+// A worker that dies (out of memory, a native crash) is replaced, at most this many times in this window; a model
+// that keeps killing its worker is failed for good rather than restarted in a loop.
+const RESTART_LIMIT = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+/** What happens to a running worker, once the backend listens to it. */
+interface WorkerListener {
+  message(message: FromWorker): void;
+  error(error: Error): void;
+  exit(code: number): void;
+}
+
+/** A worker whose model has loaded. */
+interface BootedWorker {
+  worker: WorkerHandle;
+  info: PairModelInfo;
+  /** Sends the worker's later events to `listener`. */
+  listen(listener: WorkerListener): void;
+}
+
+/** Starts a worker on `start` and resolves once its model is loaded. */
+function bootWorker(start: WorkerStart, workerUrl: string | URL | undefined): Promise<BootedWorker> {
+  return new Promise((resolve, reject) => {
+    let listener: WorkerListener | undefined;
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      worker.terminate();
+      reject(error);
+    };
+    const worker = platform.startWorker(
+      start,
+      {
+        message: (data) => {
+          const message = data as FromWorker;
+          if (listener !== undefined) return listener.message(message);
+          if (message.type !== 'ready') {
+            return fail(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
+          }
+          settled = true;
+          // Idle from here on: an idle model never keeps a process alive.
+          worker.hold(false);
+          resolve({ worker, info: message.info, listen: (l) => (listener = l) });
+        },
+        error: (error) => (listener !== undefined ? listener.error(error) : fail(missingWorkerFile(error) ?? error)),
+        exit: (code) =>
+          listener !== undefined
+            ? listener.exit(code)
+            : fail(new WorkerExitError(`The scoring worker exited while loading (code ${code}).`)),
+      },
+      { workerUrl },
+    );
+  });
+}
+
 /**
  * Runs the model in a worker (a worker thread on Node, a Web Worker in browsers). Requests queue there one at a
  * time; the caller's event loop only copies strings in and scores out. On Node the thread is unreferenced while
- * idle, so a loaded model never keeps a process alive.
+ * idle, so a loaded model never keeps a process alive. A worker that dies fails the requests it held with a
+ * `WorkerExitError` and is replaced; requests made meanwhile wait for the new one.
  */
 export class WorkerBackend implements ScoringBackend {
   readonly info: PairModelInfo;
-  readonly #worker: WorkerHandle;
+  readonly #start: WorkerStart;
+  readonly #workerUrl: string | URL | undefined;
+  #worker!: WorkerHandle;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Set once the backend can no longer score: disposed, or its worker died past the restart budget. */
   #closed: Error | undefined;
+  #restarting: Promise<void> | undefined;
+  readonly #restarts: number[] = [];
   #released: Promise<void> | undefined;
-  #onStopped: (() => void) | undefined;
+  /** Set while a release waits for the worker to free its session. */
+  #onReleased: (() => void) | undefined;
 
-  private constructor(worker: WorkerHandle, info: PairModelInfo) {
-    this.#worker = worker;
-    this.info = info;
+  private constructor(start: WorkerStart, workerUrl: string | URL | undefined, booted: BootedWorker) {
+    this.#start = start;
+    this.#workerUrl = workerUrl;
+    this.info = booted.info;
+    this.#attach(booted);
   }
 
-  static open(spec: PairModelSpec, options: WorkerBackendOptions): Promise<WorkerBackend> {
-    return new Promise((resolve, reject) => {
-      let backend: WorkerBackend | undefined;
-      const worker = platform.startWorker(
-        { spec, nice: options.nice } satisfies WorkerStart,
-        {
-          message: (data) => {
-            const message = data as FromWorker;
-            if (backend !== undefined) return backend.#receive(message);
-            if (message.type === 'ready') {
-              // Idle from here on: an idle model never keeps a process alive.
-              worker.hold(false);
-              backend = new WorkerBackend(worker, message.info);
-              resolve(backend);
-            } else {
-              worker.terminate();
-              reject(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
-            }
-          },
-          error: (error) => (backend === undefined ? reject(missingWorkerFile(error) ?? error) : backend.#fail(error)),
-          exit: (code) => {
-            if (backend === undefined) {
-              reject(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited while loading (code ${code}).`));
-            } else {
-              backend.#onStopped?.();
-              backend.#fail(new CrossEncoderError('WORKER_EXIT', `The scoring worker exited (code ${code}).`));
-            }
-          },
-        },
-        { workerUrl: options.workerUrl },
-      );
-    });
+  static async open(spec: PairModelSpec, options: WorkerBackendOptions): Promise<WorkerBackend> {
+    const start: WorkerStart = { spec, nice: options.nice };
+    return new WorkerBackend(start, options.workerUrl, await bootWorker(start, options.workerUrl));
+  }
+
+  /** Whether the backend can score now. */
+  get state(): BackendState {
+    if (this.#released !== undefined) return 'disposed';
+    if (this.#closed !== undefined) return 'failed';
+    return this.#restarting === undefined ? 'ready' : 'restarting';
   }
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
@@ -128,21 +171,38 @@ export class WorkerBackend implements ScoringBackend {
    */
   release(): Promise<void> {
     if (this.#released !== undefined) return this.#released;
-    if (this.#closed !== undefined) return Promise.resolve();
+    const failed = this.#closed !== undefined;
     this.#closed = new DisposedError();
     const aborted = disposedAbort();
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
-    this.#worker.hold(true);
-    this.#released = new Promise<void>((resolve) => {
+    this.#released = (async () => {
+      if (failed) return;
+      // A replacement still starting is stopped as soon as it is up (the backend is closed by then).
+      if (this.#restarting !== undefined) return this.#restarting;
+      const worker = this.#worker;
+      worker.hold(true);
       // The worker answers `released` once its session is freed; a worker that dies first counts as stopped.
-      this.#onStopped = () => {
-        this.#onStopped = undefined;
-        this.#worker.terminate();
-        resolve();
-      };
-    });
-    this.#worker.post({ type: 'release' } satisfies ToWorker);
+      await new Promise<void>((resolve) => {
+        this.#onReleased = resolve;
+        worker.post({ type: 'release' } satisfies ToWorker);
+      });
+      this.#onReleased = undefined;
+      worker.terminate();
+    })();
     return this.#released;
+  }
+
+  #attach(booted: BootedWorker): void {
+    const { worker } = booted;
+    this.#worker = worker;
+    booted.listen({
+      message: (message) => this.#receive(message),
+      error: (error) => this.#crashed(worker, error),
+      exit: (code) => {
+        if (worker === this.#worker && this.#onReleased !== undefined) return this.#onReleased();
+        this.#crashed(worker, new WorkerExitError(`The scoring worker exited (code ${code}); it is being replaced.`));
+      },
+    });
   }
 
   #request<T>(id: number, message: ToWorker): Promise<T> {
@@ -152,7 +212,11 @@ export class WorkerBackend implements ScoringBackend {
     });
     // Held while any request is out, so a script awaiting a score does not exit under it.
     if (this.#pending.size === 1) this.#worker.hold(true);
-    this.#worker.post(message);
+    const post = () => {
+      if (this.#pending.has(id)) this.#worker.post(message);
+    };
+    if (this.#restarting === undefined) post();
+    else void this.#restarting.then(post);
     return promise;
   }
 
@@ -176,15 +240,51 @@ export class WorkerBackend implements ScoringBackend {
         this.#settle(message.id)?.reject(fromWire(message.error));
         return;
       case 'released':
-        this.#onStopped?.();
+        this.#onReleased?.();
         return;
       default:
         return;
     }
   }
 
-  #fail(error: Error): void {
-    this.#closed ??= error;
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+  /** The current worker died: fail what it held, then replace it within the restart budget. */
+  #crashed(worker: WorkerHandle, error: Error): void {
+    if (worker !== this.#worker || this.#closed !== undefined || this.#restarting !== undefined) return;
+    worker.terminate();
+    const waiting = [...this.#pending.keys()];
+    const now = performance.now();
+    while (this.#restarts.length > 0 && now - (this.#restarts[0] as number) > RESTART_WINDOW_MS) this.#restarts.shift();
+    if (this.#restarts.length >= RESTART_LIMIT) {
+      this.#closed = new WorkerExitError(
+        `${error.message.replace(/; it is being replaced\.$/, '.')} It died ${RESTART_LIMIT + 1} times within ` +
+          `${RESTART_WINDOW_MS / 1000} s, so it is not restarted again: load the model again once the cause ` +
+          '(often memory: lower maxBatchTokens or the request size) is fixed.',
+        { cause: error },
+      );
+      for (const id of waiting) this.#settle(id)?.reject(this.#closed);
+      return;
+    }
+    this.#restarts.push(now);
+    // Requests already sent died with the worker; ones not yet sent wait for its replacement.
+    for (const id of waiting) this.#settle(id)?.reject(error);
+    this.#restarting = bootWorker(this.#start, this.#workerUrl).then(
+      (booted) => {
+        this.#restarting = undefined;
+        if (this.#closed !== undefined) {
+          booted.worker.terminate();
+          return;
+        }
+        this.#attach(booted);
+        if (this.#pending.size > 0) booted.worker.hold(true);
+      },
+      (failure: unknown) => {
+        this.#restarting = undefined;
+        this.#closed ??= new WorkerExitError(
+          `The scoring worker died and could not be restarted (${(failure as Error).message}); load the model again.`,
+          { cause: failure },
+        );
+        for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(this.#closed);
+      },
+    );
   }
 }

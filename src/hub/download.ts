@@ -35,6 +35,8 @@ export interface Downloaded {
   bytes: number;
   /** SHA-256 of the bytes written, hex. */
   sha256: string;
+  /** The commit the hub says it served (its `X-Repo-Commit` header), when it says. */
+  commit?: string;
 }
 
 interface Flight {
@@ -177,7 +179,12 @@ async function transfer(
       await done.close();
     });
     await cacheStep(dir, () => rename(tmp, dest));
-    return { bytes: received, sha256: hash.digest('hex') };
+    const commit = response.headers.get('x-repo-commit')?.trim().toLowerCase();
+    return {
+      bytes: received,
+      sha256: hash.digest('hex'),
+      ...(commit !== undefined && /^[0-9a-f]{40}$/.test(commit) ? { commit } : {}),
+    };
   } catch (error) {
     await response?.body?.cancel().catch(() => {});
     await handle?.close().catch(() => {});

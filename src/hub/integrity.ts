@@ -11,11 +11,24 @@ export interface DownloadRecord {
   size: number;
   sha256: string;
   url: string;
+  /** The commit the file came from, when the hub named it. */
+  commit?: string;
 }
 
 /** Saves the record of a finished download; best effort, as a missing record only means less checking later. */
-export async function writeDownloadRecord(recordPath: string, done: Downloaded, url: string): Promise<void> {
-  const record: DownloadRecord = { size: done.bytes, sha256: done.sha256, url };
+export async function writeDownloadRecord(
+  recordPath: string,
+  done: Downloaded,
+  url: string,
+  commit?: string,
+): Promise<void> {
+  const pinned = commit ?? done.commit;
+  const record: DownloadRecord = {
+    size: done.bytes,
+    sha256: done.sha256,
+    url,
+    ...(pinned === undefined ? {} : { commit: pinned }),
+  };
   const tmp = `${recordPath}.${process.pid}.tmp`;
   try {
     await mkdir(path.dirname(recordPath), { recursive: true });
@@ -79,4 +92,14 @@ async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** The commit a cached file's record names, or `undefined` (no record, or the hub did not say). */
+export async function recordedCommit(recordPath: string): Promise<string | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(recordPath, 'utf8')) as Partial<DownloadRecord>;
+    return typeof parsed.commit === 'string' && /^[0-9a-f]{40}$/.test(parsed.commit) ? parsed.commit : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { CACHE_ENV, resolveCacheDir, resolveEndpoint, resolveOffline, resolveToken } from './cache-dir.js';
 import { downloadFileWithDigest, validateDownloadOptions, type DownloadOptions } from './download.js';
-import { checkCachedFile, discardCachedFile, writeDownloadRecord } from './integrity.js';
+import { checkCachedFile, discardCachedFile, recordedCommit, writeDownloadRecord } from './integrity.js';
 import { cachePathFor, containedPath, downloadRecordPath, missingMarkerPath, revisionCacheDir } from './cache-paths.js';
 import { DEFAULT_REVISION, hubFileUrl, validateModelId, validateRepoPath, validateRevision } from './model-id.js';
 import type { FailedFileVerdict, HubOptions, ModelFileSpec, ResolvedModel } from './store.js';
@@ -93,6 +93,16 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
   const token = resolveToken(options.token);
   let endpoint: string | undefined; // read lazily: a bad HF_ENDPOINT must not break fully cached loads
   const downloaded = new Set<string>();
+  // Every file of one load comes from one commit: a branch such as `main` is resolved once (from the commit cached
+  // files were downloaded at, else from the first download's answer) and later files are fetched at that commit,
+  // so a push between two downloads cannot mix a new tokenizer with an old graph.
+  const pinnable = !/^[0-9a-f]{40}$/.test(revision);
+  let commit: string | undefined;
+  if (pinnable) {
+    for (const spec of specs) {
+      commit ??= await recordedCommit(downloadRecordPath(cacheDir, id, revision, spec.path));
+    }
+  }
 
   const resolveOne = async (spec: ModelFileSpec): Promise<string | undefined | typeof NOT_CACHED> => {
     const dest = cachePathFor(cacheDir, id, revision, spec.path);
@@ -114,10 +124,11 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
     // Offline we cannot tell an absent optional file from an uncached one; loading without it beats failing.
     if (offline) return spec.optional ? undefined : NOT_CACHED;
     endpoint ??= resolveEndpoint(options.hubEndpoint);
-    const url = hubFileUrl(endpoint, id, revision, spec.path);
+    const url = hubFileUrl(endpoint, id, (pinnable && commit) || revision, spec.path);
     try {
       const done = await downloadFileWithDigest(url, dest, { ...options, token }, { id, revision, file: spec.path });
-      await writeDownloadRecord(record, done, url);
+      if (pinnable) commit ??= done.commit;
+      await writeDownloadRecord(record, done, url, pinnable ? commit : undefined);
       downloaded.add(spec.path);
       return dest;
     } catch (error) {
@@ -130,9 +141,20 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
     }
   };
 
-  const results = await Promise.allSettled(specs.map(resolveOne));
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  // Small files first, so a missing tokenizer fails in a second rather than after a gigabyte of graph; the first
+  // of them alone, so its answer names the commit the rest are fetched at.
+  const results = new Array<PromiseSettledResult<string | undefined | typeof NOT_CACHED>>(specs.length);
+  const large = (spec: ModelFileSpec) => /\.onnx(_data)?$/.test(spec.path);
+  const stage = async (indexes: number[]) => {
+    const settled = await Promise.allSettled(indexes.map((i) => resolveOne(specs[i] as ModelFileSpec)));
+    settled.forEach((result, k) => (results[indexes[k] as number] = result));
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  };
+  const small = specs.map((_, i) => i).filter((i) => !large(specs[i] as ModelFileSpec));
+  await stage(small.slice(0, 1));
+  await stage(small.slice(1));
+  await stage(specs.map((_, i) => i).filter((i) => large(specs[i] as ModelFileSpec)));
 
   const files = new Map<string, string | undefined>();
   const notCached: string[] = [];

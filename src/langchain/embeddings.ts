@@ -1,4 +1,5 @@
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
+import { AsyncCaller } from '@langchain/core/utils/async_caller';
 import { EmbeddingModel } from '../engine/embedding-model.js';
 import type { SessionOptions } from '../engine/session.js';
 import { DEFAULT_BATCH_SIZE } from '../engine/text-model.js';
@@ -6,7 +7,7 @@ import { onnxPathFor, type ModelVariant } from '../engine/variant.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { HubOptions } from '../hub/index.js';
 import { describe, requireText, validateBatchSize } from '../validate.js';
-import { Lazy } from './lazy.js';
+import { Lazy, LOAD_BACKOFF } from './lazy.js';
 
 /** The embedding model used when none is named: all-MiniLM-L6-v2 (384 dimensions) in the transformers.js layout. */
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -42,6 +43,16 @@ export interface OnnxEmbeddingsOptions extends HubOptions, SessionOptions, Embed
    * @default true
    */
   normalize?: boolean;
+  /**
+   * Most `embedDocuments`/`embedQuery` calls computing at once; the rest wait their turn.
+   * @default no limit (calls queue inside the engine)
+   */
+  maxConcurrency?: number;
+  /**
+   * Not supported: a local model's failures (a bad file, a bad input) do not go away on retry, so the option is
+   * refused rather than ignored.
+   */
+  maxRetries?: never;
 }
 
 /**
@@ -57,9 +68,12 @@ export class OnnxEmbeddings extends Embeddings {
   readonly batchSize: number;
   readonly normalize: boolean;
   readonly #model: Lazy<EmbeddingModel>;
+  readonly #calls: AsyncCaller;
 
   constructor(options: OnnxEmbeddingsOptions = {}) {
-    super(options);
+    super(checkCallerOptions(options));
+    const { maxConcurrency } = options;
+    this.#calls = new AsyncCaller({ maxConcurrency: maxConcurrency ?? Infinity, maxRetries: 0 });
     const model = options.model ?? DEFAULT_EMBEDDING_MODEL;
     if (typeof model !== 'string' || model.trim() === '') {
       throw new InvalidArgumentError('model', `expected a hub id or a local folder, got ${describe(model)}.`);
@@ -76,7 +90,7 @@ export class OnnxEmbeddings extends Embeddings {
     // onnxPathFor validates variant and onnxFile now rather than at the first query.
     onnxPathFor(options.variant, options.onnxFile);
     const loadOptions = { ...options };
-    this.#model = new Lazy(() => EmbeddingModel.load(model, loadOptions));
+    this.#model = new Lazy(() => EmbeddingModel.load(model, loadOptions), LOAD_BACKOFF);
   }
 
   /** The effective maximum text length in tokens, once loaded. */
@@ -109,6 +123,22 @@ export class OnnxEmbeddings extends Embeddings {
   }
 
   async #embed(texts: string[]): Promise<number[][]> {
-    return (await this.#model.get()).embed(texts, this.batchSize, this.normalize);
+    return this.#calls.call(async () => (await this.#model.get()).embed(texts, this.batchSize, this.normalize));
   }
+}
+
+/** Checked before LangChain's base class reads them (it would fail on its own terms, or ignore them). */
+function checkCallerOptions(options: OnnxEmbeddingsOptions): OnnxEmbeddingsOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', `expected an options object, got ${describe(options)}.`);
+  }
+  if ((options as { maxRetries?: unknown }).maxRetries !== undefined) {
+    throw new InvalidArgumentError(
+      'maxRetries',
+      'local embeddings are not retried: a failure of a local model (a bad file, a bad input) repeats on retry. ' +
+        'Leave maxRetries out.',
+    );
+  }
+  if (options.maxConcurrency !== undefined) validateBatchSize(options.maxConcurrency, 'maxConcurrency');
+  return options;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Lazy } from './lazy.js';
 
 describe('Lazy', () => {
@@ -26,5 +26,36 @@ describe('Lazy', () => {
     let freed = false;
     await failing.reset(async () => void (freed = true));
     expect(freed).toBe(false);
+  });
+});
+
+describe('Lazy with a backoff', () => {
+  it('answers calls within the wait with the last failure, without loading again; the wait doubles', async () => {
+    let loads = 0;
+    let now = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const lazy = new Lazy<number>(
+        async () => {
+          loads++;
+          if (loads < 3) throw new Error(`attempt ${loads} failed`);
+          return loads;
+        },
+        { firstMs: 1000, maxMs: 60_000 },
+      );
+      await expect(lazy.get()).rejects.toThrow('attempt 1 failed');
+      now = 999;
+      await expect(lazy.get()).rejects.toThrow('attempt 1 failed');
+      expect(loads).toBe(1);
+      now = 1001;
+      await expect(lazy.get()).rejects.toThrow('attempt 2 failed');
+      now = 2500; // the second wait is 2,000 ms
+      await expect(lazy.get()).rejects.toThrow('attempt 2 failed');
+      expect(loads).toBe(2);
+      now = 3100;
+      expect(await lazy.get()).toBe(3);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

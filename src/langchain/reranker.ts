@@ -1,8 +1,14 @@
 import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manager';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import { AbortError, abortError, InvalidArgumentError } from '../errors.js';
-import { CrossEncoder, DEFAULT_MODEL, type CrossEncoderOptions, type Scorer } from '../cross-encoder.js';
+import { AbortError, abortError, CrossEncoderError, InvalidArgumentError } from '../errors.js';
+import {
+  checkLoadOptions,
+  CrossEncoder,
+  DEFAULT_MODEL,
+  type CrossEncoderOptions,
+  type Scorer,
+} from '../cross-encoder.js';
 import type { Activation, RankResult, ScoringStats } from '../types.js';
 import { callDeadline, followAbort, type CallDeadline } from '../engine/deadline.js';
 import { fuse, validateFusion, type Fusion, type FusionOptions } from './fusion.js';
@@ -10,11 +16,12 @@ import {
   describe,
   requireOptions,
   requireQuery,
+  validateActivation,
   validateBatchSize,
   validateSignal,
   validateTimeoutMs,
 } from '../validate.js';
-import { Lazy } from './lazy.js';
+import { Lazy, LOAD_BACKOFF } from './lazy.js';
 import { isRecord, renderRecord, validateRankFields, type RankFields } from '../documents/render.js';
 
 /** Loading options of the engine that only apply when the reranker loads the model itself. */
@@ -321,7 +328,14 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     }
     this.#onStats = onStats;
     this.batchSize = batchSize === undefined ? undefined : validateBatchSize(batchSize, 'batchSize');
-    this.activation = activation;
+    this.activation = validateActivation(activation, 'activation');
+    if (this.chunkStride !== undefined && this.chunkTokens !== undefined && this.chunkStride > this.chunkTokens) {
+      throw new InvalidArgumentError(
+        'chunkStride',
+        `a stride of ${this.chunkStride} tokens is longer than a window of ${this.chunkTokens} (chunkTokens), so the ` +
+          'tokens between windows would never be read; use a stride of at most chunkTokens.',
+      );
+    }
     this.minScore = validateMinScore(minScore, 'minScore');
     this.timeoutMs = validateTimeoutMs(timeoutMs, 'timeoutMs');
     if (typeof model === 'string') {
@@ -333,7 +347,9 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       const options: CrossEncoderOptions = { ...loadOptions, ...(batchSize === undefined ? {} : { batchSize }) };
       if (activation !== undefined) options.activation = activation;
       this.#loadOptions = options;
-      this.#loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options));
+      // Checked here, not at the first call: a mistyped option must not wait for a call, nor hide behind `fallback`.
+      checkLoadOptions(options);
+      this.#loaded = new Lazy<Scorer>(() => CrossEncoder.load(model, options), LOAD_BACKOFF);
     } else if (isScorer(model)) {
       const loadKeys = Object.entries(fields)
         .filter(([key, value]) => value !== undefined && !OWN_KEYS.has(key))
@@ -546,8 +562,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       stats.reranked = scored.length;
       return finish(this.#order(scored, texts.length, firstStage, settings));
     } catch (error) {
-      // The caller's abort and dispose() always reject; failures and timeouts may fall back.
-      if (this.fallback !== 'first-stage' || call.signal.aborted) throw error;
+      // The caller's abort, dispose() and a wrong argument always reject; failures and timeouts may fall back.
+      if (this.fallback !== 'first-stage' || call.signal.aborted || isInvalidArgument(error)) throw error;
       stats.fallback = {
         code: (error as { code?: unknown } | null)?.code?.toString() ?? 'UNKNOWN',
         message: error instanceof Error ? error.message : String(error),
@@ -572,8 +588,13 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     const loadStarted = performance.now();
     // Raced against the deadline as well as handed to the scorer: waiting for a load is bounded too, and so is a
     // custom Scorer that ignores signals. A budget bounds the wait for the load the same way.
-    const scorer = await untilAborted(withinBudget(settings.scorer.loaded.get(), budgetEnd), deadline);
-    stats.loadMs = performance.now() - loadStarted;
+    let scorer: Scorer | undefined;
+    try {
+      scorer = await untilAborted(withinBudget(settings.scorer.loaded.get(), budgetEnd), deadline);
+    } finally {
+      // Counted when the load fails too: a fallback's stats show what the attempt cost.
+      stats.loadMs = performance.now() - loadStarted;
+    }
     if (scorer === undefined) return [];
     const options: Record<string, unknown> = {};
     if (this.batchSize !== undefined) options['batchSize'] = this.batchSize;
@@ -586,7 +607,9 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     options['onStats'] = (part: ScoringStats) => addStats(stats, part);
     if (budgetEnd === undefined) return untilAborted(scorer.rank(query, texts, options), deadline);
 
-    const step = this.batchSize ?? BUDGET_STEP;
+    // One step is one engine batch of windows, so the budget overruns by at most one batch however many windows
+    // each document is split into.
+    const step = Math.max(1, Math.floor((this.batchSize ?? BUDGET_STEP) / (this.maxChunksPerDoc ?? 1)));
     const scored: RankResult[] = [];
     for (let start = 0; start < texts.length && performance.now() < budgetEnd; start += step) {
       const part = await untilAborted(scorer.rank(query, texts.slice(start, start + step), options), deadline);
@@ -775,4 +798,8 @@ function validateMinScore(value: unknown, parameter: string): number | undefined
     throw new InvalidArgumentError(parameter, `expected a number, got ${describe(value)}.`);
   }
   return value;
+}
+
+function isInvalidArgument(error: unknown): boolean {
+  return CrossEncoderError.isInstance(error) && error.code === 'INVALID_ARGUMENT';
 }

@@ -135,6 +135,10 @@ function lowerPriority(nice: number): void {
 export const nodePlatform: Platform = {
   name: 'node',
   onnx: loadOnnx,
+  executionProviders: async () =>
+    (await importBinding('onnxruntime-node', () => import('onnxruntime-node')))
+      .listSupportedBackends()
+      .map((backend) => backend.name),
   createSession,
   loadTokenizer,
   readText: (location) => readFile(location, 'utf8'),

@@ -58,6 +58,8 @@ export interface Platform {
   readonly name: 'node' | 'web';
   /** ONNX Runtime, loaded on first use so that importing the package loads no binding. */
   onnx(): Promise<OnnxRuntime>;
+  /** The execution providers this platform's ONNX Runtime build has (e.g. `cpu`; `wasm`, `webgpu`). */
+  executionProviders(): Promise<readonly string[]>;
   /** Opens a graph that the model store resolved. */
   createSession(location: GraphLocation, options: PlatformSessionOptions): Promise<InferenceSession>;
   /** Builds the model's tokenizer from the text of its `tokenizer.json`. */

@@ -124,6 +124,9 @@ function workerHost(): WorkerHost {
 export const webPlatform: Platform = {
   name: 'web',
   onnx: loadOnnx,
+  // The providers onnxruntime-web's default build registers; which of them a browser can start shows only when a
+  // session opens (WebGPU needs a GPU adapter), and that failure is a SessionOpenError.
+  executionProviders: async () => ['wasm', 'cpu', 'webgpu', 'webnn', 'webgl'],
   createSession,
   loadTokenizer: loadWebTokenizer,
   readText: readModelText,

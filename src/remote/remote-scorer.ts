@@ -180,11 +180,20 @@ export class RemoteScorer implements Scorer {
       }
     }
     const deadline = callDeadline(signal, timeoutMs);
+    // Once one chunk fails the call has failed: the other lanes stop their requests and retries at once instead of
+    // adding load to a server that may be the reason for the failure.
+    const failed = new AbortController();
+    const lanes = AbortSignal.any([failed.signal, ...(deadline.signal === undefined ? [] : [deadline.signal])]);
     const scores = new Array<number>(pairs.length);
     try {
-      await forEachLimited(chunks, this.#concurrency, deadline.signal, async (chunk) => {
-        const chunkScores = await this.#send(chunk, deadline.signal as AbortSignal);
-        chunk.positions.forEach((position, k) => (scores[position] = chunkScores[k] as number));
+      await forEachLimited(chunks, this.#concurrency, lanes, async (chunk) => {
+        try {
+          const chunkScores = await this.#send(chunk, lanes);
+          chunk.positions.forEach((position, k) => (scores[position] = chunkScores[k] as number));
+        } catch (error) {
+          failed.abort(error);
+          throw error;
+        }
       });
       return scores;
     } catch (error) {

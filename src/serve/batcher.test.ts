@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { NonFiniteScoreError } from '../errors.js';
 import type { Scorer } from '../cross-encoder.js';
 import type { ScoreOptions, TextPair } from '../types.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
@@ -26,6 +27,8 @@ const options = (extra: Partial<BatcherOptions> = {}): BatcherOptions => ({
   maxBatchTokens: 1_000_000,
   maxPairTokens: 512,
   maxQueuedRequests: 10_000,
+  maxQueuedBytes: 1 << 30,
+  admissionMs: 0,
   ...extra,
 });
 
@@ -181,5 +184,126 @@ describe('MicroBatcher', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
     expect(await batcher.submit('1', ['1'], false, never())).toEqual([3]);
+  });
+});
+
+describe('MicroBatcher under overload', () => {
+  // A scorer that holds each call until released, recording the signal it was given.
+  function heldScorer() {
+    const calls: { pairs: readonly TextPair[]; signal: AbortSignal | undefined; release: () => void }[] = [];
+    const scorer: Scorer = {
+      score(pairs, opts) {
+        return new Promise((resolve, reject) => {
+          const signal = (opts as { signal?: AbortSignal }).signal;
+          signal?.addEventListener('abort', () => reject(new Error('aborted')));
+          calls.push({ pairs, signal, release: () => resolve(pairs.map(() => 1)) });
+        });
+      },
+      async rank() {
+        return [];
+      },
+    };
+    return { scorer, calls };
+  }
+
+  it('bounds the queue without micro-batching too', async () => {
+    const { scorer, calls } = heldScorer();
+    const batcher = new MicroBatcher(scorer, options({ microBatch: false, maxQueuedRequests: 2 }), () => {});
+    const results = Array.from({ length: 10 }, () => batcher.submit('1', ['1'], false, never()));
+    const settled = await Promise.allSettled(results.slice(3));
+    expect(settled.every((r) => r.status === 'rejected' && (r.reason as HttpError).status === 429)).toBe(true);
+    expect(batcher.depth).toBe(2);
+    for (let i = 0; i < 3; i++) {
+      await vi.waitFor(() => expect(calls).toHaveLength(i + 1));
+      calls[i]?.release();
+    }
+    expect(await Promise.all(results.slice(0, 3))).toEqual([[1], [1], [1]]);
+  });
+
+  it('bounds the queue in bytes of text', async () => {
+    const { scorer, calls } = heldScorer();
+    const batcher = new MicroBatcher(scorer, options({ maxQueuedBytes: 4000 }), () => {});
+    const first = batcher.submit('q', ['x'.repeat(1000)], false, never());
+    const refused = batcher.submit('q', ['x'.repeat(1500)], false, never());
+    await expect(refused).rejects.toMatchObject({ status: 429 });
+    calls[0]?.release();
+    expect(await first).toEqual([1]);
+  });
+
+  it('aborts the engine call once every request in it has ended', async () => {
+    const { scorer, calls } = heldScorer();
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = batcher.submit('1', ['1'], false, a.signal);
+    const held = batcher.submit('2', ['1'], false, never());
+    const second = batcher.submit('3', ['1'], false, b.signal);
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    a.abort(new Error('timed out'));
+    await expect(first).rejects.toThrow('timed out');
+    expect(calls[0]?.signal?.aborted).toBe(true);
+    // The next call merges the two that waited; one leaving does not stop it, the other still waits for it.
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    b.abort(new Error('client left'));
+    await expect(second).rejects.toThrow('client left');
+    expect(calls[1]?.signal?.aborted).toBe(false);
+    calls[1]?.release();
+    expect(await held).toEqual([1]);
+  });
+
+  it('fails only the request whose pairs break a merged call', async () => {
+    const gate = heldScorer();
+    let blocking = true;
+    const scorer: Scorer = {
+      async score(pairs, opts) {
+        if (blocking) return gate.scorer.score(pairs, opts);
+        if (pairs.some(([, text]) => text === 'nan')) throw new NonFiniteScoreError('The model produced NaN.');
+        return pairs.map(() => 2);
+      },
+      async rank() {
+        return [];
+      },
+    };
+    const batcher = new MicroBatcher(scorer, options(), () => {});
+    const first = batcher.submit('q', ['1'], false, never());
+    const merged = [
+      batcher.submit('q', ['1'], false, never()),
+      batcher.submit('q', ['nan'], false, never()),
+      batcher.submit('q', ['1'], false, never()),
+    ];
+    await vi.waitFor(() => expect(gate.calls).toHaveLength(1));
+    blocking = false;
+    gate.calls[0]?.release();
+    expect(await first).toEqual([1]);
+    const results = await Promise.allSettled(merged);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(NonFiniteScoreError.isInstance((results[1] as PromiseRejectedResult).reason)).toBe(true);
+  });
+
+  it('refuses with 413 a request that alone would run past the time limit, once speed is known', async () => {
+    let clock = 0;
+    const scorer: Scorer = {
+      async score(pairs) {
+        // The engine's clock advances 1 ms per pair: ~104 estimated tokens per ms for these texts.
+        clock += pairs.length;
+        return pairs.map(() => 0);
+      },
+      async rank() {
+        return [];
+      },
+    };
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      const batcher = new MicroBatcher(scorer, options({ admissionMs: 100, maxPairTokens: 512 }), () => {});
+      // Measured on 100 texts; 1,000 would take ~1,000 ms against a 100 ms limit, 10 take ~10 ms.
+      const text = 'w'.repeat(400);
+      await batcher.submit('q', Array(100).fill(text), false, never());
+      const tooBig = batcher.submit('q', Array(1000).fill(text), false, never());
+      await expect(tooBig).rejects.toMatchObject({ status: 413, type: 'too_costly' });
+      await expect(tooBig).rejects.toThrow(/at most \d+ texts/);
+      expect(await batcher.submit('q', Array(10).fill(text), false, never())).toHaveLength(10);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

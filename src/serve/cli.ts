@@ -2,6 +2,8 @@
  * `langchain-cross-encoder serve`: loads a model and serves it over HTTP until SIGTERM or SIGINT, then drains
  * in-flight requests and exits. The bin wrapper passes the loader, so this module stays free of the engine.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Scorer } from '../cross-encoder.js';
 import { RerankServer, type RerankServerOptions } from './server.js';
@@ -24,7 +26,15 @@ export interface ServeIo {
   onListening?(server: RerankServer): void;
   /** Environment read for `LCE_API_KEY`; the default is `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The parent process id, read every second; when it changes (the parent exited, e.g. `npx` after a SIGTERM) the
+   * server drains and exits as on SIGTERM. The default reads `process.ppid`.
+   */
+  parentPid?: () => number;
 }
+
+// How often the parent is checked: a server orphaned by its launcher stops within about this long.
+const PARENT_CHECK_MS = 1_000;
 
 export const SERVE_HELP = `Usage: langchain-cross-encoder serve --model <dir|hub id> [options]
 
@@ -37,15 +47,26 @@ Options:
   --host <addr>               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --variant fp32|int8|fp16    weights: onnx/model.onnx, model_quantized.onnx, model_fp16.onnx (default fp32)
   --threads <n>               ONNX Runtime threads (default: the runtime's choice)
-  --api-key <key>             require Authorization: Bearer <key> (or set LCE_API_KEY)
+  --model-name <name>         name in /info and Cohere answers (default: the hub id, or the folder's name)
+  --api-key-file <path>       require Authorization: Bearer <key>, the key read from this file
+                              (or set LCE_API_KEY; --api-key <key> works too but shows in ps)
   --no-micro-batch            score each request on its own instead of merging concurrent ones
   --max-batch-tokens <n>      estimated tokens per merged engine call (default 16384)
   --max-queue <n>             waiting requests before 429 + Retry-After (default 256)
+  --max-queue-bytes <n>       text held by queued requests before 429 (default 67108864)
+  --no-admission              do not refuse requests the measured speed cannot finish in time
+  --max-connections <n>       open connections; more are closed at once (default 1024)
   --max-texts <n>             texts per request before 422 (default 1000)
   --max-text-chars <n>        characters per text before 422 (default 100000)
   --max-body-bytes <n>        request body bytes before 413 (default 4194304)
-  --request-timeout-ms <n>    longest a request may wait and score before 503 (default 30000)
+  --request-timeout-ms <n>    longest a request may take, upload included, before 503 (default 30000)
+  --drain-timeout-ms <n>      longest SIGTERM waits for requests in flight (default 10000)
+  --quiet                     no log line per request (errors are still logged)
   -h, --help                  this text
+
+Logs are JSON lines: one per request on stdout ({"event":"request","route","status","texts","ms"}),
+one per server-side failure on stderr ({"event":"error",...}); never any query or document text.
+The process also drains and exits when its parent exits (e.g. npx after a SIGTERM).
 `;
 
 const OPTIONS = {
@@ -55,9 +76,16 @@ const OPTIONS = {
   variant: { type: 'string' },
   threads: { type: 'string' },
   'api-key': { type: 'string' },
+  'api-key-file': { type: 'string' },
+  'model-name': { type: 'string' },
   'no-micro-batch': { type: 'boolean' },
+  'no-admission': { type: 'boolean' },
   'max-batch-tokens': { type: 'string' },
   'max-queue': { type: 'string' },
+  'max-queue-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  quiet: { type: 'boolean' },
   'max-texts': { type: 'string' },
   'max-text-chars': { type: 'string' },
   'max-body-bytes': { type: 'string' },
@@ -80,7 +108,12 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     io.stdout.write(SERVE_HELP);
     return 0;
   }
-  const { model, variant, threads, server: serverOptions } = settings;
+  const { model, variant, threads, server: serverOptions, quiet, keyOnCommandLine } = settings;
+  if (keyOnCommandLine) {
+    io.stderr.write('serve: --api-key shows in the process list; prefer --api-key-file or LCE_API_KEY\n');
+  }
+  const line = (out: { write(text: string): unknown }, entry: Record<string, unknown>) =>
+    out.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
   let scorer: Awaited<ReturnType<ServeIo['loadScorer']>>;
   try {
     scorer = await io.loadScorer(model, { variant, threads });
@@ -90,7 +123,12 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   }
   let server: RerankServer;
   try {
-    server = await RerankServer.start({ ...serverOptions, scorer, modelName: model });
+    server = await RerankServer.start({
+      ...serverOptions,
+      scorer,
+      ...(quiet ? {} : { onRequest: (entry) => line(io.stdout, { level: 'info', event: 'request', ...entry }) }),
+      onError: (entry) => line(io.stderr, { level: 'error', event: 'error', ...entry }),
+    });
   } catch (error) {
     await scorer.dispose?.();
     io.stderr.write(
@@ -103,10 +141,19 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   );
   io.onListening?.(server);
   const signals = io.signals ?? process;
+  const parentPid = io.parentPid ?? (() => process.ppid);
+  const parent = parentPid();
+  let watch: NodeJS.Timeout | undefined;
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGTERM', () => resolve('SIGTERM'));
     signals.once('SIGINT', () => resolve('SIGINT'));
+    // Launchers such as npx may exit on SIGTERM without passing it on; an orphaned server must not keep serving.
+    watch = setInterval(() => {
+      if (parentPid() !== parent) resolve('parent process exited');
+    }, PARENT_CHECK_MS);
+    watch.unref();
   });
+  clearInterval(watch);
   io.stdout.write(`serve: ${signal}, finishing requests in flight\n`);
   await server.close();
   await scorer.dispose?.();
@@ -127,22 +174,65 @@ function readSettings(argv: readonly string[], env: Readonly<Record<string, stri
   const variant = (values.variant ?? 'fp32') as ServeVariant;
   if (!['fp32', 'int8', 'fp16'].includes(variant))
     throw new UsageError(`--variant must be fp32, int8 or fp16, got ${variant}`);
-  const apiKey = values['api-key'] ?? env.LCE_API_KEY;
+  const apiKey = readApiKey(values['api-key'], values['api-key-file'], env.LCE_API_KEY);
   const server: Omit<RerankServerOptions, 'scorer'> & { port: number; host: string } = {
     port: int(values.port, '--port', 8080, 0),
     host: values.host ?? '127.0.0.1',
+    modelName: values['model-name'] ?? publicModelName(values.model),
     microBatch: values['no-micro-batch'] !== true,
+    admission: values['no-admission'] !== true,
     maxBatchTokens: int(values['max-batch-tokens'], '--max-batch-tokens', 16_384, 1),
     maxQueuedRequests: int(values['max-queue'], '--max-queue', 256, 1),
+    maxQueuedBytes: int(values['max-queue-bytes'], '--max-queue-bytes', 64 * 1024 * 1024, 1),
+    maxConnections: int(values['max-connections'], '--max-connections', 1024, 1),
+    drainTimeoutMs: int(values['drain-timeout-ms'], '--drain-timeout-ms', 10_000, 0),
     maxTexts: int(values['max-texts'], '--max-texts', 1000, 1),
     maxTextChars: int(values['max-text-chars'], '--max-text-chars', 100_000, 1),
     maxBodyBytes: int(values['max-body-bytes'], '--max-body-bytes', 4 * 1024 * 1024, 1),
     requestTimeoutMs: int(values['request-timeout-ms'], '--request-timeout-ms', 30_000, 1),
-    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
+    ...(apiKey === undefined ? {} : { apiKey }),
   };
   if (server.port > 65535) throw new UsageError(`--port must be at most 65535, got ${server.port}`);
   const threads = values.threads === undefined ? undefined : int(values.threads, '--threads', 0, 1);
-  return { model: values.model, variant, threads, server };
+  return {
+    model: values.model,
+    variant,
+    threads,
+    server,
+    quiet: values.quiet === true,
+    keyOnCommandLine: values['api-key'] !== undefined,
+  };
+}
+
+/** The key from the command line, a file or the environment, in that order; an empty one is refused. */
+function readApiKey(flag: string | undefined, file: string | undefined, fromEnv: string | undefined) {
+  if (flag !== undefined && file !== undefined) throw new UsageError('give --api-key or --api-key-file, not both');
+  let key: string | undefined;
+  let source: string;
+  if (file !== undefined) {
+    source = `--api-key-file ${file}`;
+    try {
+      key = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--api-key-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else if (flag !== undefined) {
+    source = '--api-key';
+    key = flag;
+  } else {
+    source = 'LCE_API_KEY';
+    key = fromEnv;
+  }
+  if (key === undefined) return undefined;
+  // A file usually ends with a newline; the key is what comes before it.
+  key = key.trim();
+  if (key === '') throw new UsageError(`${source} is empty; give a key, or leave it out to serve without one`);
+  return key;
+}
+
+/** What clients see as the model's name: a hub id as given, a local folder by its name only (never its path). */
+function publicModelName(model: string): string {
+  return existsSync(model) ? basename(resolve(model)) : model;
 }
 
 function int(text: string | undefined, flag: string, fallback: number, min: number): number {

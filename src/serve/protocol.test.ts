@@ -128,3 +128,26 @@ describe('rerankAnswer', () => {
     ]);
   });
 });
+
+describe('refusals that say what to change', () => {
+  const limits = { maxTexts: 10, maxTextChars: 100 };
+  const message = (route: 'tei' | 'cohere-v2', body: unknown) => {
+    try {
+      parseRerankBody(route, body, limits);
+    } catch (error) {
+      return (error as HttpError).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('points a body of the other family to its route', () => {
+    expect(message('tei', { query: 'q', documents: ['a'] })).toMatch(/send Cohere-style .* to \/v2\/rerank/);
+    expect(message('cohere-v2', { query: 'q', texts: ['a'] })).toMatch(/send TEI-style .* to \/rerank/);
+    expect(message('tei', { query: 'q' })).toBe('"texts" must be an array, got nothing');
+  });
+
+  it('shows a wrong number, never a wrong text', () => {
+    expect(message('cohere-v2', { query: 'q', documents: ['a'], top_n: -2 })).toMatch(/got number -2/);
+    expect(message('cohere-v2', { query: 'q', documents: ['a'], top_n: 'secret text' })).not.toContain('secret');
+  });
+});

@@ -37,7 +37,16 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
   checkLength(query, 'query', limits);
   const listKey = route === 'tei' ? 'texts' : 'documents';
   const list = fields[listKey];
-  if (!Array.isArray(list)) throw invalid(`"${listKey}" must be an array, got ${kind(list)}`);
+  if (!Array.isArray(list)) {
+    // The other family's body shape on this route is the likeliest cause: say where it goes.
+    const hint =
+      route === 'tei' && Array.isArray(fields.documents)
+        ? "; this route takes TEI's {query, texts}: send Cohere-style {query, documents} to /v2/rerank"
+        : route !== 'tei' && Array.isArray(fields.texts)
+          ? "; this route takes Cohere's {query, documents}: send TEI-style {query, texts} to /rerank"
+          : '';
+    throw invalid(`"${listKey}" must be an array, got ${kind(list)}${hint}`);
+  }
   if (list.length === 0) throw invalid(`"${listKey}" is empty`);
   if (list.length > limits.maxTexts) {
     throw invalid(
@@ -136,9 +145,11 @@ function invalid(message: string): HttpError {
   return new HttpError(422, 'validation', message);
 }
 
-// By type only: a refused request never has its text echoed back or logged.
+// By type, and the value only for numbers and booleans: a refused request never has its text echoed back or logged.
 function kind(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

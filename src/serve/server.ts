@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CrossEncoderError, InvalidArgumentError } from '../errors.js';
@@ -27,7 +28,10 @@ export interface RerankServerOptions {
    * @default '127.0.0.1'
    */
   host?: string;
-  /** When set, rerank routes, `/info` and `/metrics` require `Authorization: Bearer <apiKey>`; `/health` stays open. */
+  /**
+   * When set, rerank routes, `/info` and `/metrics` require `Authorization: Bearer <apiKey>`; `/health` and `/ready`
+   * stay open. An empty key is refused.
+   */
   apiKey?: string;
   /**
    * Merge concurrent requests into one engine call up to `maxBatchTokens`; `false` scores each request on its own.
@@ -50,6 +54,29 @@ export interface RerankServerOptions {
    */
   maxQueuedRequests?: number;
   /**
+   * Text held by waiting and running requests, in bytes (two per character), beyond which new requests get 429.
+   * @default 67108864 (64 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Refuse what cannot finish in time: once the engine's speed is measured, a request that alone would take longer
+   * than `requestTimeoutMs` gets 413 with the number of texts that would fit, and one that would finish past it
+   * behind the queue gets 429.
+   * @default true
+   */
+  admission?: boolean;
+  /**
+   * Most open connections; further ones are closed as soon as they are accepted.
+   * @default 1024
+   */
+  maxConnections?: number;
+  /**
+   * Longest `close()` waits for requests in flight; past it they are answered 503, their engine work is stopped and
+   * every connection is closed. Keep it below the orchestrator's grace period (Kubernetes: 30 s).
+   * @default 10000
+   */
+  drainTimeoutMs?: number;
+  /**
    * Largest request body in bytes; larger ones get 413.
    * @default 4194304 (4 MiB)
    */
@@ -66,20 +93,52 @@ export interface RerankServerOptions {
    */
   maxTextChars?: number;
   /**
-   * Longest one request may wait and score in milliseconds; past it the answer is 503 with `Retry-After`.
+   * Longest one request may take in milliseconds, from its first byte to its answer (uploading, waiting and scoring);
+   * past it the answer is 503 with `Retry-After` and its engine work stops.
    * @default 30000
    */
   requestTimeoutMs?: number;
-  /** Called once per answered rerank request, without any text: for access logs. */
-  onRequest?: (entry: { route: string; status: number; texts: number; ms: number }) => void;
+  /** Called once per answered rerank request, without any text: for access logs. An exception in it is ignored. */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Called once per request answered 5xx, with the cause (never document text). An exception in it is ignored. */
+  onError?: (entry: ErrorLogEntry) => void;
 }
 
+/** One answered rerank request. */
+export interface RequestLogEntry {
+  route: string;
+  status: number;
+  texts: number;
+  ms: number;
+}
+
+/** One request that failed on the server's side. */
+export interface ErrorLogEntry {
+  route: string;
+  status: number;
+  /** The answer's `error_type`, e.g. `timeout` or `backend`. */
+  type: string;
+  /** The engine error's code, when the engine failed. */
+  code?: string;
+  /** The full cause, for the operator: it may name files on the server, never document text. */
+  message: string;
+}
+
+/** What `/health` and `/ready` report. */
+type Readiness = { ok: true } | { ok: false; reason: string };
+
 const ROUTES = { '/rerank': 'tei', '/v1/rerank': 'cohere-v1', '/v2/rerank': 'cohere-v2' } as const;
+type Route = (typeof ROUTES)[keyof typeof ROUTES];
+
+/** A scorer that can say whether it is usable, e.g. a `CrossEncoder` whose worker is being replaced. */
+interface StatefulScorer {
+  readonly state?: unknown;
+}
 
 /**
  * An HTTP server on a cross-encoder, speaking Text Embeddings Inference's `/rerank` and the Cohere-style
- * `/v1/rerank` and `/v2/rerank`, with `/health`, `/info` and Prometheus `/metrics`. It keeps no state between
- * requests, so replicas behind any load balancer scale it.
+ * `/v1/rerank` and `/v2/rerank`, with `/health`, `/ready`, `/info` and Prometheus `/metrics`. It keeps no state
+ * between requests, so replicas behind any load balancer scale it.
  *
  * @example
  * const server = await RerankServer.start({ scorer: await CrossEncoder.load('./model'), port: 8080 });
@@ -88,16 +147,17 @@ const ROUTES = { '/rerank': 'tei', '/v1/rerank': 'cohere-v1', '/v2/rerank': 'coh
  */
 export class RerankServer {
   readonly #server: Server;
-  readonly #options: Required<Omit<RerankServerOptions, 'apiKey' | 'onRequest'>> &
-    Pick<RerankServerOptions, 'apiKey' | 'onRequest'>;
+  readonly #options: ReturnType<typeof resolveOptions>;
   readonly #batcher: MicroBatcher;
   readonly #metrics = new ServerMetrics();
-  #inFlight = 0;
+  /** Rerank requests being read, queued or scored, each with the controller that ends it. */
+  readonly #inFlight = new Set<AbortController>();
   #draining = false;
   #closing: Promise<void> | undefined;
 
   private constructor(options: RerankServerOptions) {
     this.#options = resolveOptions(options);
+    const { requestTimeoutMs } = this.#options;
     this.#batcher = new MicroBatcher(
       this.#options.scorer,
       {
@@ -105,10 +165,23 @@ export class RerankServer {
         maxBatchTokens: this.#options.maxBatchTokens,
         maxPairTokens: this.#options.maxPairTokens,
         maxQueuedRequests: this.#options.maxQueuedRequests,
+        maxQueuedBytes: this.#options.maxQueuedBytes,
+        admissionMs: this.#options.admission ? requestTimeoutMs : 0,
       },
-      (requests, pairs) => this.#metrics.batch(requests, pairs),
+      ({ requests, pairs }) => this.#metrics.batch(requests, pairs),
     );
-    this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
+    this.#server = createServer(
+      {
+        keepAliveTimeout: 65_000,
+        // Node's own limits on reading a request, checked every second rather than every 30 s, so a stalled upload
+        // ends with the request's time limit instead of Node's 300 s default.
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: Math.min(60_000, requestTimeoutMs),
+        connectionsCheckingInterval: 1_000,
+      },
+      (req, res) => void this.#handle(req, res),
+    );
+    this.#server.maxConnections = this.#options.maxConnections;
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -137,16 +210,23 @@ export class RerankServer {
   }
 
   /**
-   * Stops taking requests (new ones and `/health` get 503), finishes those in flight, then closes every connection.
-   * Calling it twice returns the same promise.
+   * Stops taking requests (new ones, `/health` and `/ready` get 503), finishes those in flight, then closes every
+   * connection. Past `drainTimeoutMs` the requests still in flight are answered 503 and their engine work stops, so
+   * this resolves within that deadline whatever the clients do. Calling it twice returns the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#draining = true;
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       this.#server.closeIdleConnections();
-      while (this.#inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      await this.#batcher.idle();
+      const deadline = performance.now() + this.#options.drainTimeoutMs;
+      while (this.#inFlight.size > 0 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const cut = new HttpError(503, 'shutting_down', 'the server is shutting down; retry on another replica', 1);
+      for (const controller of this.#inFlight) controller.abort(cut);
+      // Answers to cut requests are written on the next turns of the loop; give them one before closing sockets.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       this.#server.closeAllConnections();
       await closed;
     })();
@@ -156,17 +236,19 @@ export class RerankServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0] as string;
-    const route = (ROUTES as Record<string, (typeof ROUTES)[keyof typeof ROUTES]>)[path];
+    const route = (ROUTES as Record<string, Route>)[path];
     let texts = 0;
     let status = 500;
-    this.#inFlight++;
+    const controller = new AbortController();
+    if (route !== undefined) this.#inFlight.add(controller);
     try {
       if (this.#draining) {
         res.setHeader('connection', 'close');
         throw new HttpError(503, 'shutting_down', 'the server is shutting down; retry on another replica', 1);
       }
-      if (path === '/health') {
-        status = send(res, 200, { status: 'ok' });
+      if (path === '/health' || path === '/ready') {
+        const state = path === '/health' ? this.#health() : this.#ready();
+        status = send(res, state.ok ? 200 : 503, state.ok ? { status: 'ok' } : { status: 'unavailable', ...state });
         return;
       }
       if (route === undefined && path !== '/info' && path !== '/metrics') {
@@ -179,7 +261,7 @@ export class RerankServer {
       }
       if (path === '/metrics') {
         res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-        res.end(this.#metrics.render({ depth: this.#batcher.depth, inFlight: this.#inFlight }));
+        res.end(this.#metrics.render({ depth: this.#batcher.depth, inFlight: this.#inFlight.size }));
         status = 200;
         return;
       }
@@ -187,37 +269,32 @@ export class RerankServer {
         res.setHeader('allow', 'POST');
         throw new HttpError(405, 'method_not_allowed', `${path} takes POST with a JSON body`);
       }
-      const body = await readJson(req, this.#options.maxBodyBytes);
-      const job = parseRerankBody(route as (typeof ROUTES)[keyof typeof ROUTES], body, this.#options);
-      texts = job.texts.length;
-      const scores = await this.#score(req, job.query, job.texts, job.rawScores, job.instruction);
-      status = send(
-        res,
-        200,
-        rerankAnswer(route as (typeof ROUTES)[keyof typeof ROUTES], job, scores, this.#options.modelName),
-      );
+      const timer = this.#limitTime(controller);
+      try {
+        const body = await readJson(req, this.#options.maxBodyBytes, controller.signal);
+        const job = parseRerankBody(route as Route, body, this.#options);
+        texts = job.texts.length;
+        const scores = await this.#score(req, controller, job.query, job.texts, job.rawScores, job.instruction);
+        status = send(res, 200, rerankAnswer(route as Route, job, scores, this.#options.modelName));
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (error) {
-      status = this.#fail(res, error);
+      status = this.#fail(res, path, error);
     } finally {
-      this.#inFlight--;
+      this.#inFlight.delete(controller);
       if (route !== undefined) {
         const ms = performance.now() - started;
         this.#metrics.request(path, status, ms / 1000);
-        this.#options.onRequest?.({ route: path, status, texts, ms });
+        quietly(() => this.#options.onRequest?.({ route: path, status, texts, ms }));
       }
     }
   }
 
-  async #score(
-    req: IncomingMessage,
-    query: string,
-    texts: string[],
-    rawScores: boolean,
-    instruction?: string,
-  ): Promise<number[]> {
-    const controller = new AbortController();
+  /** Ends the request with a 503 once it has taken `requestTimeoutMs` from its first byte. */
+  #limitTime(controller: AbortController): NodeJS.Timeout {
     const timeoutMs = this.#options.requestTimeoutMs;
-    const timer = setTimeout(
+    return setTimeout(
       () =>
         controller.abort(
           new HttpError(
@@ -229,24 +306,49 @@ export class RerankServer {
         ),
       timeoutMs,
     );
-    // A client that hangs up no longer needs its place in the queue.
+  }
+
+  async #score(
+    req: IncomingMessage,
+    controller: AbortController,
+    query: string,
+    texts: string[],
+    rawScores: boolean,
+    instruction: string | undefined,
+  ): Promise<number[]> {
+    // A client that hangs up no longer needs its place in the queue, nor the engine's time.
     const onClose = () => controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
     req.socket.once('close', onClose);
     try {
       return await this.#batcher.submit(query, texts, rawScores, controller.signal, instruction);
     } finally {
-      clearTimeout(timer);
       req.socket.off('close', onClose);
     }
   }
 
   #authorize(req: IncomingMessage): void {
-    const key = this.#options.apiKey;
+    const key = this.#options.apiKeyDigest;
     if (key === undefined) return;
-    const header = req.headers.authorization ?? '';
-    if (header !== `Bearer ${key}`) {
+    const given = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
+    // Digests of equal length, compared in constant time: the answer's timing says nothing about the key.
+    if (!timingSafeEqual(digest(given), key)) {
       throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token; send Authorization: Bearer <key>');
     }
+  }
+
+  /** Liveness: the model can score (or is being restarted within its budget). */
+  #health(): Readiness {
+    const state = (this.#options.scorer as StatefulScorer).state;
+    if (state === 'failed' || state === 'disposed') return { ok: false, reason: `the model is ${state}` };
+    return { ok: true };
+  }
+
+  /** Readiness: the model can score now and the queue has room. */
+  #ready(): Readiness {
+    const state = (this.#options.scorer as StatefulScorer).state;
+    if (state !== undefined && state !== 'ready') return { ok: false, reason: `the model is ${String(state)}` };
+    if (this.#batcher.full) return { ok: false, reason: 'the queue is full' };
+    return { ok: true };
   }
 
   #info(): unknown {
@@ -262,20 +364,54 @@ export class RerankServer {
     };
   }
 
-  #fail(res: ServerResponse, error: unknown): number {
+  #fail(res: ServerResponse, route: string, error: unknown): number {
     let http: HttpError;
+    let code: string | undefined;
     if (error instanceof HttpError) http = error;
     else if (CrossEncoderError.isInstance(error) && error.code === 'INVALID_ARGUMENT') {
-      http = new HttpError(422, 'validation', error.message);
+      // The engine's message may quote the input; the answer names only the parameter.
+      const parameter = (error as { parameter?: unknown }).parameter;
+      http = new HttpError(422, 'validation', `the model refused this request's input (${String(parameter)})`);
+    } else if (CrossEncoderError.isInstance(error) && error.code === 'WORKER_EXIT' && this.#health().ok) {
+      // The worker died under this request and is being replaced: another try will likely succeed.
+      code = error.code;
+      http = new HttpError(503, 'backend_restarting', 'the model is restarting after a crash; retry shortly', 1);
     } else if (CrossEncoderError.isInstance(error)) {
-      http = new HttpError(500, 'backend', `${error.code}: ${error.message}`);
+      code = error.code;
+      // The details (file paths, input shapes) go to the log, not to the client.
+      http = new HttpError(
+        500,
+        'backend',
+        `the model failed to score this request (${error.code}); retry or report it`,
+      );
     } else {
       http = new HttpError(500, 'internal', 'the model failed to score this request');
     }
+    if (http.status >= 500 && http.status !== 503) {
+      const message = error instanceof Error ? error.message : String(error);
+      quietly(() => this.#options.onError?.({ route, status: http.status, type: http.type, code, message }));
+    } else if (http.status === 503) {
+      const message = code === undefined ? http.message : (error as Error).message;
+      quietly(() => this.#options.onError?.({ route, status: 503, type: http.type, code, message }));
+    }
     if (res.headersSent || res.destroyed) return http.status;
     if (http.retryAfterS !== undefined) res.setHeader('retry-after', String(http.retryAfterS));
+    if (http.status === 503 && this.#draining) res.setHeader('connection', 'close');
     return send(res, http.status, { error: http.message, error_type: http.type });
   }
+}
+
+/** Runs a caller's hook; what it throws must not take the server down. */
+function quietly(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // A logging hook that fails loses one log line, never a request or the process.
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }
 
 function send(res: ServerResponse, status: number, body: unknown): number {
@@ -286,8 +422,11 @@ function send(res: ServerResponse, status: number, body: unknown): number {
   return status;
 }
 
-/** Reads a JSON body up to `limit` bytes: 413 past it (checked on `content-length` first), 400 when not JSON. */
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Reads a JSON body up to `limit` bytes: 413 past it (checked on `content-length` first), 400 when not JSON. When
+ * `signal` fires first (the request's time limit, a drain), the upload is cut and the signal's reason thrown.
+ */
+async function readJson(req: IncomingMessage, limit: number, signal: AbortSignal): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = () =>
     new HttpError(
@@ -301,14 +440,30 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
+  const body = new Promise<void>((resolve, reject) => {
+    const stop = (error: unknown) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.resume();
+        stop(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => stop(undefined);
+    const onError = (error: Error) => stop(error);
+    const onAbort = () => stop(signal.reason);
+    if (signal.aborted) return onAbort();
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  await body;
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
@@ -337,20 +492,36 @@ function resolveOptions(options: RerankServerOptions) {
   if (options.port !== undefined && int(options.port, 'port', 0, 0) > 65535) {
     throw new InvalidArgumentError('options.port', `expected a port from 0 to 65535, got ${options.port}.`);
   }
+  if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.trim() === '')) {
+    throw new InvalidArgumentError(
+      'options.apiKey',
+      `expected a non-empty key, got ${typeof options.apiKey === 'string' ? 'an empty string' : describe(options.apiKey)}; leave it out to serve without one.`,
+    );
+  }
+  for (const hook of ['onRequest', 'onError'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      throw new InvalidArgumentError(`options.${hook}`, `expected a function, got ${describe(options[hook])}.`);
+    }
+  }
   return {
     scorer: options.scorer,
     modelName: options.modelName ?? 'cross-encoder',
     port: options.port ?? 8080,
     host: options.host ?? '127.0.0.1',
-    apiKey: options.apiKey,
+    apiKeyDigest: options.apiKey === undefined ? undefined : digest(options.apiKey.trim()),
     microBatch: options.microBatch ?? true,
     maxBatchTokens: int(options.maxBatchTokens, 'maxBatchTokens', 16_384, 1),
     maxPairTokens: int(options.maxPairTokens, 'maxPairTokens', 512, 1),
     maxQueuedRequests: int(options.maxQueuedRequests, 'maxQueuedRequests', 256, 1),
+    maxQueuedBytes: int(options.maxQueuedBytes, 'maxQueuedBytes', 64 * 1024 * 1024, 1),
+    admission: options.admission ?? true,
+    maxConnections: int(options.maxConnections, 'maxConnections', 1024, 1),
+    drainTimeoutMs: int(options.drainTimeoutMs, 'drainTimeoutMs', 10_000, 0),
     maxBodyBytes: int(options.maxBodyBytes, 'maxBodyBytes', 4 * 1024 * 1024, 1),
     maxTexts: int(options.maxTexts, 'maxTexts', 1000, 1),
     maxTextChars: int(options.maxTextChars, 'maxTextChars', 100_000, 1),
     requestTimeoutMs: int(options.requestTimeoutMs, 'requestTimeoutMs', 30_000, 1),
     onRequest: options.onRequest,
+    onError: options.onError,
   };
 }

@@ -48,13 +48,22 @@ describe('passageWindows', () => {
           expect(complete).toBe(last[1] === length);
           // Encoding keeps tokensNeeded(room) + 1 tokens at least: the windows never reach past them.
           expect(last[1]).toBeLessThanOrEqual(tokensNeeded(room, settings));
-          if ((strideTokens ?? 1) <= width) {
-            for (let i = 1; i < ranges.length; i++) {
-              expect((ranges[i] as [number, number])[0]).toBeLessThanOrEqual((ranges[i - 1] as [number, number])[1]);
-            }
+          // No gaps, whatever the stride: one longer than the window is cut to it rather than skipping text.
+          for (let i = 1; i < ranges.length; i++) {
+            expect((ranges[i] as [number, number])[0]).toBeLessThanOrEqual((ranges[i - 1] as [number, number])[1]);
           }
         },
       ),
     );
+  });
+
+  it('never skips text when the stride is longer than the window', () => {
+    const { ranges, complete } = passageWindows(1000, 100, { maxChunks: 3, chunkTokens: 100, strideTokens: 450 });
+    expect(ranges).toEqual([
+      [0, 100],
+      [100, 200],
+      [200, 300],
+    ]);
+    expect(complete).toBe(false);
   });
 });

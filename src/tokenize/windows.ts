@@ -28,7 +28,7 @@ export function passageWindows(
   settings: ChunkSettings,
 ): { ranges: [number, number][]; complete: boolean } {
   const width = Math.max(1, Math.min(settings.chunkTokens ?? room, room));
-  const stride = settings.strideTokens ?? Math.max(1, Math.floor(width / 2));
+  const stride = strideFor(width, settings);
   const ranges: [number, number][] = [];
   for (let start = 0; ; start += stride) {
     const end = Math.min(start + width, passageLength);
@@ -41,6 +41,11 @@ export function passageWindows(
 /** How many passage tokens the windows can reach at most: encoding stops a little past it. */
 export function tokensNeeded(budget: number, settings: ChunkSettings): number {
   const width = Math.min(settings.chunkTokens ?? budget, budget);
-  const stride = settings.strideTokens ?? Math.max(1, Math.floor(width / 2));
-  return (settings.maxChunks - 1) * stride + budget;
+  return (settings.maxChunks - 1) * strideFor(width, settings) + budget;
+}
+
+// A stride longer than the window would skip the tokens between windows and still call the passage covered; it is
+// cut to the window (the room left by a long query can make a given stride too long only at run time).
+function strideFor(width: number, settings: ChunkSettings): number {
+  return Math.min(settings.strideTokens ?? Math.max(1, Math.floor(width / 2)), Math.max(1, width));
 }

@@ -26,6 +26,8 @@ export type HubFault =
 export interface HubServerOptions {
   /** A folder laid out as `<owner>/<name>/<files>`, or a map of hub id → model folder. A key `id@revision` serves only that revision and wins over a plain `id`. */
   root: string | Record<string, string>;
+  /** Hub id → the commit sent as `X-Repo-Commit` with each file served directly (as the hub does). */
+  commits?: Record<string, string>;
 }
 
 export interface HubServer {
@@ -123,8 +125,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     }
 
     const size = info.size;
+    const commit = viaLfs ? undefined : options.commits?.[target.id];
     res.writeHead(200, {
       'Content-Type': 'application/octet-stream',
+      ...(commit === undefined ? {} : { 'X-Repo-Commit': commit }),
       ...(fault?.kind === 'chunked' || (fault?.kind === 'cut' && fault.chunked) ? {} : { 'Content-Length': size }),
     });
     if (req.method === 'HEAD') return res.end();

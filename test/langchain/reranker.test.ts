@@ -140,16 +140,21 @@ describe('loading', () => {
     await reranker.dispose();
   });
 
-  it('does not remember a failed load: a retry after the model appears succeeds', async () => {
+  it('does not remember a failed load for long: a retry after the model appears (and the backoff) succeeds', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'reranker-retry-'));
     const model = path.join(dir, 'model');
+    const real = performance.now.bind(performance);
     try {
       const reranker = new CrossEncoderReranker({ model });
       await expect(reranker.warmup()).rejects.toBeInstanceOf(ModelNotFoundError);
       await cp(TINY, model, { recursive: true });
+      // Within the first second after a failure, calls get that failure without a new load.
+      await expect(reranker.warmup()).rejects.toBeInstanceOf(ModelNotFoundError);
+      vi.spyOn(performance, 'now').mockImplementation(() => real() + 1_100);
       expect(await reranker.compressDocuments(docs(), 'apples')).toHaveLength(3);
       await reranker.dispose();
     } finally {
+      vi.mocked(performance.now).mockRestore?.();
       await rm(dir, { recursive: true, force: true });
     }
   });

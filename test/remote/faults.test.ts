@@ -281,7 +281,7 @@ describe('limits in time', () => {
     while (server === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
     const url = server.url;
     const inFlight = fetch(`${url}/rerank`, { method: 'POST', body: '{"query":"q","texts":["q a"]}' });
-    while (!/lce_requests_in_flight 2/.test(await (await fetch(`${url}/metrics`)).text())) {
+    while (!/lce_requests_in_flight 1/.test(await (await fetch(`${url}/metrics`)).text())) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     signals.emit('SIGTERM');
