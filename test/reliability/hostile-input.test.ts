@@ -2,7 +2,18 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError } from '../../src/index.js';
+import { isRecord, renderRecord } from '../../src/documents/render.js';
 import { deepFreeze, modelDir } from '../helpers/models.js';
+
+/** Whether a record without a text `pageContent` renders as `key: value` lines (a cycle, say, does not). */
+function renders(record: Record<string, unknown>): boolean {
+  try {
+    renderRecord(record, undefined, 'document');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Hostile input, generated: every call either returns a valid ranking (a subset of the input, each document once,
 // finite scores sorted best first) or rejects with InvalidArgumentError naming a parameter that really is wrong.
@@ -374,10 +385,13 @@ describe('CrossEncoderReranker', () => {
             if (!isQuery(query)) wrong.push('query');
             if (!isCount(topN, 0)) wrong.push('options.topN');
             if (min !== undefined && (typeof min !== 'number' || Number.isNaN(min))) wrong.push('options.minScore');
+            // rerank() takes strings, Documents and any record (rendered as `key: value` lines); anything else, or a
+            // record that cannot be rendered, is refused by its index.
             for (let i = 0; i < documents.length; i++) {
               const doc = documents[i] as { pageContent?: unknown } | string | null | undefined;
               if (typeof doc === 'string') continue;
-              if (typeof doc !== 'object' || doc === null || !isText(doc.pageContent)) wrong.push(`documents[${i}]`);
+              if (!isRecord(doc)) wrong.push(`documents[${i}]`);
+              else if (!isText(doc.pageContent) && !renders(doc)) wrong.push(`documents[${i}]`);
             }
             if (wrong.length > 0) return expectRefusal('rerank', outcome, wrong);
             expect(outcome.error).toBeUndefined();

@@ -223,6 +223,10 @@ describe('no code from a model repository is ever run', () => {
         'onnx/model.onnx_data',
         'tokenizer.json',
         'tokenizer_config.json',
+        // Asked for every model, used by rerankers on a language model: a template and two small JSON files.
+        'chat_template.jinja',
+        'sentence_bert_config.json',
+        '1_LogitScore/config.json',
       ].sort(),
     );
     expect((await files(cacheDir)).some((f) => /\.(py|bin|pkl)$/.test(f))).toBe(false);
