@@ -52,7 +52,15 @@ serve(async (request) => {
         );
         return { count: pairs.length, batches, feeds: batches.map((b) => buildFeeds(pairs, b, layout)) };
       });
-      return prepared.map((p) => p.batches.length);
+      const widths = (pairs: AssembledPair[], batch: number[]) =>
+        Math.max(...batch.map((i) => pairs[i]?.ids.length ?? 0));
+      return {
+        passes: prepared.reduce((n, p) => n + p.batches.length, 0),
+        paddedTokens: prepared.reduce(
+          (n, p, k) => n + p.batches.reduce((m, b) => m + b.length * widths(items[k] as AssembledPair[], b), 0),
+          0,
+        ),
+      };
     }
     case 'score': {
       const { index } = request as unknown as { index: number };
