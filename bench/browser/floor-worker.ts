@@ -19,6 +19,9 @@ serve(async (request) => {
       const { modelUrl, threads } = request as unknown as { modelUrl: string; threads: number };
       ort = await import('onnxruntime-web');
       ort.env.wasm.numThreads = threads;
+      // With threads, ONNX Runtime starts its helper workers from its loader script: the copy beside the page, not
+      // this bundle (which would start as a helper and never answer).
+      if (threads > 1) ort.env.wasm.wasmPaths = new URL('./', self.location.href).href;
       ort.env.wasm.proxy = false;
       const bytes = new Uint8Array(await (await fetch(`${modelUrl}/onnx/model.onnx`)).arrayBuffer());
       // The session options the package uses in browsers (src/engine/session.ts, less the thread-pool sizes that

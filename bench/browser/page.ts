@@ -30,7 +30,9 @@ const api = {
     items = list;
   },
   async openWeb(modelUrl: string, threads: number) {
-    const encoder = await lce.CrossEncoder.load(modelUrl, { threads, batchSize: 32 });
+    // With threads, ONNX Runtime's helper workers start from its loader script beside the page (see floor-worker.ts).
+    const wasmPaths = threads > 1 ? new URL('./', location.href).href : undefined;
+    const encoder = await lce.CrossEncoder.load(modelUrl, { threads, batchSize: 32, wasmPaths });
     const onStats = (stats: lce.ScoringStats) => {
       webStats.tokenizeMs += stats.tokenizeMs;
       webStats.inferenceMs += stats.inferenceMs;
