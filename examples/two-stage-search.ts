@@ -23,6 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
+import { BUNDLED_QUESTIONS } from './bundled-questions.js';
 import { pickEmbeddings, pickReranker } from './pick-models.js';
 import { defaultStoreDir, openStore, STORES, type StoreKind } from './stores/open-store.js';
 import { statsLine } from './stats-line.js';
@@ -108,13 +109,11 @@ async function loadBundled(queryCount: number): Promise<Dataset> {
     const text = await readFile(path.join(dir, name), 'utf8');
     docs.push(new Document({ pageContent: text, metadata: { title: name }, id: name }));
   }
-  const queries = [
-    ['q1', 'How do I get rid of tiny flies living in the pot?', 'pests.txt'],
-    ['q2', 'My plant has pale leaves and long thin stems', 'light.md'],
-    ['q3', 'How do I grow a new pothos from a cutting?', 'propagation.md'],
-  ]
-    .slice(0, queryCount)
-    .map(([id, text, file]) => ({ id: id as string, text: text as string, relevant: new Set([file as string]) }));
+  const queries = BUNDLED_QUESTIONS.slice(0, queryCount).map(({ id, text, relevant }) => ({
+    id,
+    text,
+    relevant: new Set([relevant]),
+  }));
   return { name: 'bundled houseplant notes', docs, queries };
 }
 

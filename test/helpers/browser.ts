@@ -32,26 +32,39 @@ export const webPlatformPlugin: Plugin = {
   },
 };
 
+/** esbuild settings for a browser bundle of the source: ES modules, minified, the browser platform swapped in. */
+export const BROWSER_BUILD = {
+  bundle: true,
+  format: 'esm' as const,
+  platform: 'browser' as const,
+  target: 'es2022',
+  minify: true,
+  logLevel: 'error' as const,
+  plugins: [webPlatformPlugin],
+  // @mlc-ai/web-tokenizers is a UMD file that mentions Node modules on a path browsers never take.
+  external: ['url', 'module', 'fs', 'path', 'crypto'],
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+
 /** Bundles a page script and the scoring worker into `outDir` (`page.js`, `web-worker.js`) with ORT's WASM beside. */
 export async function bundlePage(pageEntry: string, outDir: string): Promise<{ jsBytes: number; wasmBytes: number }> {
-  const common = {
-    bundle: true,
-    format: 'esm' as const,
-    platform: 'browser' as const,
-    target: 'es2022',
-    minify: true,
-    logLevel: 'error' as const,
-    plugins: [webPlatformPlugin],
-    // @mlc-ai/web-tokenizers is a UMD file that mentions Node modules on a path browsers never take.
-    external: ['url', 'module', 'fs', 'path', 'crypto'],
-    define: { 'process.env.NODE_ENV': '"production"' },
-  };
+  const common = BROWSER_BUILD;
   await build({ ...common, entryPoints: { page: pageEntry }, outdir: outDir });
   await build({
     ...common,
     entryPoints: { 'web-worker': join(REPO_ROOT, 'src', 'engine', 'worker.ts') },
     outdir: outDir,
   });
+  const wasmBytes = await copyOrtWasm(outDir);
+  const jsBytes = (await stat(join(outDir, 'page.js'))).size + (await stat(join(outDir, 'web-worker.js'))).size;
+  return { jsBytes, wasmBytes };
+}
+
+/**
+ * Copies ONNX Runtime Web's WebAssembly files (and their loader scripts) into `outDir`, where a bundle that holds
+ * ONNX Runtime looks for them by default; returns the size of the one a page loads.
+ */
+export async function copyOrtWasm(outDir: string): Promise<number> {
   const ortDist = join(REPO_ROOT, 'node_modules', 'onnxruntime-web', 'dist');
   const { copyFile, readdir } = await import('node:fs/promises');
   let wasmBytes = 0;
@@ -60,8 +73,7 @@ export async function bundlePage(pageEntry: string, outDir: string): Promise<{ j
     await copyFile(join(ortDist, file), join(outDir, file));
     if (file === 'ort-wasm-simd-threaded.jsep.wasm') wasmBytes += (await stat(join(outDir, file))).size;
   }
-  const jsBytes = (await stat(join(outDir, 'page.js'))).size + (await stat(join(outDir, 'web-worker.js'))).size;
-  return { jsBytes, wasmBytes };
+  return wasmBytes;
 }
 
 export interface StaticServer {
@@ -72,12 +84,12 @@ export interface StaticServer {
 }
 
 /**
- * Serves `mounts` (URL prefix → folder) on 127.0.0.1. `isolated` sends the headers that make a page cross-origin
+ * Serves `mounts` (URL prefix → folder) on 127.0.0.1, on `port` or a free one. `isolated` sends the headers that make a page cross-origin
  * isolated, which WebAssembly threads need.
  */
 export async function serveStatic(
   mounts: Record<string, string>,
-  { isolated = false }: { isolated?: boolean } = {},
+  { isolated = false, port: wanted = 0 }: { isolated?: boolean; port?: number | undefined } = {},
 ): Promise<StaticServer> {
   const requests: string[] = [];
   const server: Server = createServer(async (request, response) => {
@@ -109,7 +121,7 @@ export async function serveStatic(
     response.writeHead(200, headers);
     createReadStream(file).pipe(response);
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  await new Promise<void>((done, fail) => server.once('error', fail).listen(wanted, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
