@@ -8,7 +8,7 @@ import type { PairTokenizer } from '../tokenize/tokenizer.js';
 import { SINGLE_WINDOW } from '../tokenize/windows.js';
 import { describe } from '../validate.js';
 import { activate } from './activation.js';
-import { bestWindows, finiteScore } from './row-scores.js';
+import { finiteScore, pairResult } from './row-scores.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { buildDecoderFeeds, openDecoderSession, runDecoder, type DecoderGraph } from './decoder-session.js';
 import { openPairTokenizer, readJsonObject } from './model-files.js';
@@ -177,26 +177,11 @@ export class DecoderModel {
         rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
       });
     }
-    const { scores, windows } = bestWindows(
-      rowScores,
-      owners,
-      encoded.windows,
-      request.pairs.length,
-      chunks.maxChunks > 1,
-    );
-    return {
-      scores,
-      windows,
-      stats: {
-        pairs: request.pairs.length,
-        truncatedPairs: encoded.truncated,
-        chunks: rows.length,
-        paddedTokens,
-        queuedMs: 0,
-        tokenizeMs,
-        inferenceMs,
-      },
-    };
+    return pairResult(rowScores, encoded, request.pairs.length, chunks.maxChunks > 1, {
+      paddedTokens,
+      tokenizeMs,
+      inferenceMs,
+    });
   }
 
   release(): Promise<void> {

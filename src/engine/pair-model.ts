@@ -6,7 +6,7 @@ import { SINGLE_WINDOW, type ChunkSettings } from '../tokenize/windows.js';
 import type { Activation, ScoringStats, TextPair } from '../types.js';
 import { describe } from '../validate.js';
 import { activate, type ResolvedActivation } from './activation.js';
-import { bestWindows, finiteScore } from './row-scores.js';
+import { finiteScore, pairResult } from './row-scores.js';
 import type { ModelConfig } from './config.js';
 import type { DecoderFiles } from './decoder-files.js';
 import { TextModel, type TextModelSpec } from './text-model.js';
@@ -156,26 +156,11 @@ export class PairModel {
         rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
       });
     });
-    const { scores, windows } = bestWindows(
-      rowScores,
-      owners,
-      encoded.windows,
-      request.pairs.length,
-      chunks.maxChunks > 1,
-    );
-    return {
-      scores,
-      windows,
-      stats: {
-        pairs: request.pairs.length,
-        truncatedPairs: encoded.truncated,
-        chunks: rows.length,
-        paddedTokens,
-        queuedMs: 0,
-        tokenizeMs,
-        inferenceMs,
-      },
-    };
+    return pairResult(rowScores, encoded, request.pairs.length, chunks.maxChunks > 1, {
+      paddedTokens,
+      tokenizeMs,
+      inferenceMs,
+    });
   }
 
   release(): Promise<void> {

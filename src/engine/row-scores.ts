@@ -1,4 +1,5 @@
 import { NonFiniteScoreError } from '../errors.js';
+import type { ScoringStats } from '../types.js';
 
 /** A row's score once activated; NaN or ±Infinity is refused, naming the pair. */
 export function finiteScore(score: number, pair: number): number {
@@ -36,4 +37,27 @@ export function bestWindows(
   });
   if (windows !== undefined) rowsPerPair.forEach((count, pair) => count === 1 && (windows[pair] = -1));
   return { scores, windows };
+}
+
+/** What scoring the rows of a request cost, for its stats. */
+export interface RowCost {
+  paddedTokens: number;
+  tokenizeMs: number;
+  inferenceMs: number;
+}
+
+/** A request's result from its rows' scores: each pair's best window, and the call's stats. */
+export function pairResult(
+  rowScores: Float64Array,
+  encoded: { owners: readonly number[]; windows: readonly number[]; truncated: number },
+  pairs: number,
+  chunked: boolean,
+  cost: RowCost,
+): { scores: Float64Array; windows: Int32Array | undefined; stats: ScoringStats } {
+  const { scores, windows } = bestWindows(rowScores, encoded.owners, encoded.windows, pairs, chunked);
+  return {
+    scores,
+    windows,
+    stats: { pairs, truncatedPairs: encoded.truncated, chunks: rowScores.length, queuedMs: 0, ...cost },
+  };
 }
