@@ -29,7 +29,7 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { wordOverlapScore, words } from '../src/testing/index.js';
-import { pickEmbeddings, pickReranker } from './pick-models.js';
+import { pickSearchModels } from './pick-models.js';
 import { statsLine } from './stats-line.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -114,15 +114,12 @@ const prompt = ChatPromptTemplate.fromMessages([
 
 async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
-  const modelsDir = path.join(repoRoot, 'models');
-  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
-  const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
-  if (embeddingChoice.model === undefined) {
-    console.log(embeddingChoice.line);
-    process.exitCode = 1;
-    return;
-  }
-  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  const picked = await pickSearchModels(
+    { embeddingModel: values['embedding-model'], model: values.model },
+    path.join(repoRoot, 'models'),
+  );
+  if (picked === undefined) return;
+  const { embeddings: embeddingChoice, reranker: rerankerChoice } = picked;
   console.log(`${rerankerChoice.line}\n${embeddingChoice.line}`);
   const embeddings = new OnnxEmbeddings({ model: embeddingChoice.model, ...embeddingChoice.hub });
   const store = await MemoryVectorStore.fromDocuments(chunks, embeddings);

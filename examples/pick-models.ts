@@ -74,6 +74,24 @@ export function pickEmbeddings(options: PickOptions): Promise<ModelChoice> {
   return pick(EMBEDDINGS, options);
 }
 
+/**
+ * Both models of a search example, embeddings first: without them there is nothing to search, and a line about the
+ * reranker would only confuse, so then only that is printed, the exit code is set to 1 and `undefined` is returned.
+ */
+export async function pickSearchModels(
+  flags: { embeddingModel?: string | undefined; model?: string | undefined },
+  modelsDir: string,
+): Promise<{ embeddings: ModelChoice & { model: string }; reranker: ModelChoice } | undefined> {
+  const embeddings = await pickEmbeddings({ flag: flags.embeddingModel, modelsDir });
+  if (embeddings.model === undefined) {
+    console.log(embeddings.line);
+    process.exitCode = 1;
+    return undefined;
+  }
+  const reranker = await pickReranker({ flag: flags.model, modelsDir });
+  return { embeddings: embeddings as ModelChoice & { model: string }, reranker };
+}
+
 /** Why the hub cannot be used now, or undefined when it answers for `id`. */
 async function hubUnreachable(id: string, options: PickOptions): Promise<string | undefined> {
   if (/^(1|true|yes|on)$/i.test(process.env['HF_HUB_OFFLINE'] ?? '')) return 'HF_HUB_OFFLINE is set';

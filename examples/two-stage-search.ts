@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { Document } from '@langchain/core/documents';
 import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { BUNDLED_QUESTIONS } from './bundled-questions.js';
-import { pickEmbeddings, pickReranker } from './pick-models.js';
+import { pickSearchModels } from './pick-models.js';
 import { defaultStoreDir, openStore, STORES, type StoreKind } from './stores/open-store.js';
 import { statsLine } from './stats-line.js';
 
@@ -126,15 +126,12 @@ async function main(): Promise<void> {
       : existsSync(path.join(values.data, 'corpus.jsonl'))
         ? await loadBeir(values.data, int('limit'), int('queries'))
         : (console.log(`No BEIR data at ${values.data}; using the bundled notes.`), await loadBundled(int('queries')));
-  const modelsDir = path.join(repoRoot, 'models');
-  // Embeddings first: without them there is nothing to search, and a line about the reranker would only confuse.
-  const embeddingChoice = await pickEmbeddings({ flag: values['embedding-model'], modelsDir });
-  if (embeddingChoice.model === undefined) {
-    console.log(embeddingChoice.line);
-    process.exitCode = 1;
-    return;
-  }
-  const rerankerChoice = await pickReranker({ flag: values.model, modelsDir });
+  const picked = await pickSearchModels(
+    { embeddingModel: values['embedding-model'], model: values.model },
+    path.join(repoRoot, 'models'),
+  );
+  if (picked === undefined) return;
+  const { embeddings: embeddingChoice, reranker: rerankerChoice } = picked;
   console.log(`Corpus: ${dataset.name}\n${rerankerChoice.line}\n${embeddingChoice.line}`);
   const model = rerankerChoice.model;
   const embeddingModel = embeddingChoice.model;
