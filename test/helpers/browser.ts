@@ -173,7 +173,10 @@ export async function launchBrowser(): Promise<Browser> {
     headless: true,
     args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
   });
-  browser.once('disconnected', () => void rm(profile, { recursive: true, force: true }));
+  // Chromium may still be flushing its profile when the connection drops; retry, and a leftover temp folder is no failure.
+  browser.once('disconnected', () => {
+    rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(() => undefined);
+  });
   return browser;
 }
 
