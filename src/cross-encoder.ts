@@ -4,7 +4,6 @@ import { checkExecutionProviders, checkSessionOptions, type SessionOptions } fro
 import { WorkerBackend } from './engine/worker-backend.js';
 import { DEFAULT_BATCH_SIZE, textModelFiles, textModelSpec } from './engine/text-model.js';
 import { DECODER_FILES, decoderFiles } from './engine/decoder-files.js';
-import { checkInstruction } from './engine/decoder-model.js';
 import { AbortError, abortError, DisposedError, InvalidArgumentError } from './errors.js';
 import { DEFAULT_MODEL_ID, resolveAndOpen, validateRepoPath, type HubOptions } from './hub/index.js';
 import { platform } from './platform/current.js';
@@ -16,6 +15,7 @@ import type { Activation, RankOptions, RankResult, ScoreOptions, ScoringStats, T
 import { callDeadline } from './engine/deadline.js';
 import { rankByScore } from './ranking.js';
 import {
+  checkInstruction,
   describe,
   requireOptions,
   requirePair,

@@ -41,6 +41,11 @@ export {
 export type { FusionOptions } from './langchain/fusion.js';
 export type { RankFields } from './documents/render.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
-export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
+export {
+  RemoteScorer,
+  type RemoteRankOptions,
+  type RemoteScoreOptions,
+  type RemoteScorerOptions,
+} from './remote/remote-scorer.js';
 export type { RerankProtocol } from './remote/wire.js';
 export { RerankServer, type RerankServerOptions } from './serve/server.js';

@@ -4,7 +4,12 @@
 export { AbortError, CrossEncoderError, DisposedError, InvalidArgumentError, RemoteScorerError } from './errors.js';
 export type { Activation, RankOptions, RankResult, ScoreOptions, TextPair } from './types.js';
 export type { Scorer } from './cross-encoder.js';
-export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
+export {
+  RemoteScorer,
+  type RemoteRankOptions,
+  type RemoteScoreOptions,
+  type RemoteScorerOptions,
+} from './remote/remote-scorer.js';
 export type {
   CohereRerankRequest,
   CohereRerankResponse,

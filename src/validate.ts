@@ -117,3 +117,9 @@ export function requireOptions<T extends object>(
   }
   return value;
 }
+
+/** A task description for a reranker on a language model, or `undefined` to keep the model's own. */
+export function checkInstruction(value: unknown, parameter: string): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new InvalidArgumentError(parameter, `expected a string (the task description), got ${describe(value)}.`);
+}

@@ -6,7 +6,7 @@ import type { AssembledPair } from '../tokenize/pair-template.js';
 import { platform } from '../platform/current.js';
 import type { PairTokenizer } from '../tokenize/tokenizer.js';
 import { SINGLE_WINDOW } from '../tokenize/windows.js';
-import { describe } from '../validate.js';
+import { checkInstruction, describe } from '../validate.js';
 import { activate } from './activation.js';
 import { finiteScore, pairResult } from './row-scores.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
@@ -309,12 +309,6 @@ function cacheShape(config: Record<string, unknown>): { heads: number | undefine
   const hidden = number('hidden_size');
   const headDim = number('head_dim') ?? (hidden && attentionHeads ? hidden / attentionHeads : undefined);
   return { heads, headDim };
-}
-
-/** An instruction must be a string; `undefined` keeps the model's own. */
-export function checkInstruction(value: unknown, parameter: string): string | undefined {
-  if (value === undefined || typeof value === 'string') return value;
-  throw new InvalidArgumentError(parameter, `expected a string (the task description), got ${describe(value)}.`);
 }
 
 function resolveDecoderMaxLength(requested: number | undefined, tokenizer: PairTokenizer, config: ModelConfig): number {

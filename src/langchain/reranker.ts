@@ -13,6 +13,7 @@ import type { Activation, RankResult, ScoringStats } from '../types.js';
 import { callDeadline, followAbort, type CallDeadline } from '../engine/deadline.js';
 import { fuse, validateFusion, type Fusion, type FusionOptions } from './fusion.js';
 import {
+  checkInstruction,
   describe,
   requireOptions,
   requireQuery,
@@ -308,13 +309,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     this.topN = validateTopN(topN, 'topN');
     this.maxChunksPerDoc =
       maxChunksPerDoc === undefined ? undefined : validateBatchSize(maxChunksPerDoc, 'maxChunksPerDoc');
-    if (instruction !== undefined && typeof instruction !== 'string') {
-      throw new InvalidArgumentError(
-        'instruction',
-        `expected a string (the task description), got ${describe(instruction)}.`,
-      );
-    }
-    this.instruction = instruction;
+    this.instruction = checkInstruction(instruction, 'instruction');
     this.chunkTokens = chunkTokens === undefined ? undefined : validateBatchSize(chunkTokens, 'chunkTokens');
     this.chunkStride = chunkStride === undefined ? undefined : validateBatchSize(chunkStride, 'chunkStride');
     this.fusion = validateFusion(fusion, 'fusion');

@@ -65,6 +65,27 @@ describe('RemoteScorer', () => {
     expect(sent?.headers.authorization).toBe('Bearer k');
   });
 
+  it("sends an instruction only when one is set: the scorer's own, or the call's in its place", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const fetch = (async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(init.body as string) as Record<string, unknown>;
+      bodies.push(body);
+      return new Response(JSON.stringify((body['texts'] as string[]).map((_, index) => ({ index, score: 0 }))));
+    }) as unknown as typeof globalThis.fetch;
+    await new RemoteScorer({ url: 'http://x', fetch }).score([['q', 'd']]);
+    expect(bodies[0]).not.toHaveProperty('instruction');
+    const remote = new RemoteScorer({ url: 'http://x', fetch, instruction: 'judge' });
+    const options = { instruction: 'other' };
+    await remote.score([['q', 'd']]);
+    await remote.rank('q', ['d', 'e'], options);
+    expect(bodies.slice(1).map((b) => b['instruction'])).toEqual(['judge', 'other']);
+    expect(options).toEqual({ instruction: 'other' });
+    expect(() => new RemoteScorer({ url: 'http://x', instruction: 3 as never })).toThrow(/instruction.*string/);
+    await expect(remote.score([['q', 'd']], { instruction: null as never })).rejects.toThrow(
+      /options\.instruction.*string/,
+    );
+  });
+
   it('calls fetch without itself as the receiver, as Cloudflare Workers require', async () => {
     const server = teiFetch();
     // Workers' fetch throws "Illegal invocation" when called as a method of anything but the global object.

@@ -3,6 +3,7 @@ import { callDeadline } from '../engine/deadline.js';
 import type { Scorer } from '../cross-encoder.js';
 import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.js';
 import {
+  checkInstruction,
   describe,
   requireOptions,
   requirePair,
@@ -70,7 +71,23 @@ export interface RemoteScorerOptions {
   timeoutMs?: number;
   /** The fetch to use; Node's own (undici, keep-alive connections) unless given. */
   fetch?: typeof globalThis.fetch;
+  /**
+   * The task description for a reranker on a language model (Qwen3-Reranker and kin), sent as `instruction` in every
+   * request body; a call's own `instruction` overrides it. `langchain-cross-encoder serve` reads it on every route (and
+   * refuses it with 422 for a cross-encoder); other servers may ignore the field or refuse it.
+   * @default unset: no field is sent and the server's model uses its own
+   */
+  instruction?: string;
 }
+
+/** Options of one {@link RemoteScorer.score} call. */
+export interface RemoteScoreOptions extends ScoreOptions {
+  /** See `RemoteScorerOptions.instruction`; for this call only. */
+  instruction?: string;
+}
+
+/** Options of one {@link RemoteScorer.rank} call. */
+export interface RemoteRankOptions extends RankOptions, RemoteScoreOptions {}
 
 const DEFAULTS = { maxBatchSize: 32, concurrency: 4, maxRetries: 4, retryBaseMs: 100, retryMaxMs: 10_000 };
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -79,6 +96,7 @@ const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 /** One request's worth of work: a query, some of its documents, and where their scores go. */
 interface Chunk {
   query: string;
+  instruction: string | undefined;
   documents: string[];
   /** Positions in the caller's pair list. */
   positions: number[];
@@ -107,6 +125,7 @@ export class RemoteScorer implements Scorer {
   readonly #retryMaxMs: number;
   readonly #timeoutMs: number;
   readonly #fetch: typeof globalThis.fetch;
+  readonly #instruction: string | undefined;
 
   constructor(options: RemoteScorerOptions) {
     const given = requireOptions(options) as Partial<RemoteScorerOptions>;
@@ -145,11 +164,12 @@ export class RemoteScorer implements Scorer {
       throw new InvalidArgumentError('fetch', `expected a function, got ${describe(given.fetch)}.`);
     }
     this.#fetch = given.fetch ?? globalThis.fetch;
+    this.#instruction = checkInstruction(given.instruction, 'instruction');
   }
 
   /** One score per pair, in the order given. Pairs sharing a query travel together, split to `maxBatchSize`. */
-  async score(pairs: readonly TextPair[], callOptions?: ScoreOptions): Promise<number[]> {
-    const options: ScoreOptions = requireOptions(callOptions);
+  async score(pairs: readonly TextPair[], callOptions?: RemoteScoreOptions): Promise<number[]> {
+    const options: RemoteScoreOptions = requireOptions(callOptions);
     if (!Array.isArray(pairs)) {
       throw new InvalidArgumentError('pairs', `expected an array of [query, passage] pairs, got ${describe(pairs)}.`);
     }
@@ -159,11 +179,12 @@ export class RemoteScorer implements Scorer {
         : Math.min(this.#maxBatchSize, validateBatchSize(options.batchSize, 'options.batchSize'));
     const signal = validateSignal(options.signal, 'options.signal');
     const timeoutMs = validateTimeoutMs(options.timeoutMs, 'options.timeoutMs') ?? this.#timeoutMs;
+    const instruction = checkInstruction(options.instruction, 'options.instruction') ?? this.#instruction;
     const byQuery = new Map<string, Chunk>();
     for (let i = 0; i < pairs.length; i++) {
       const [query, passage] = requirePair(pairs[i], i);
       let group = byQuery.get(query);
-      if (group === undefined) byQuery.set(query, (group = { query, documents: [], positions: [] }));
+      if (group === undefined) byQuery.set(query, (group = { query, instruction, documents: [], positions: [] }));
       group.documents.push(passage);
       group.positions.push(i);
     }
@@ -174,6 +195,7 @@ export class RemoteScorer implements Scorer {
       for (let start = 0; start < group.documents.length; start += batchSize) {
         chunks.push({
           query: group.query,
+          instruction,
           documents: group.documents.slice(start, start + batchSize),
           positions: group.positions.slice(start, start + batchSize),
         });
@@ -205,8 +227,8 @@ export class RemoteScorer implements Scorer {
   }
 
   /** The documents ranked by the server's scores for `query`, best first; ties keep the caller's order. */
-  async rank(query: string, documents: readonly string[], callOptions?: RankOptions): Promise<RankResult[]> {
-    const options: RankOptions = requireOptions(callOptions);
+  async rank(query: string, documents: readonly string[], callOptions?: RemoteRankOptions): Promise<RankResult[]> {
+    const options: RemoteRankOptions = requireOptions(callOptions);
     requireQuery(query, 'query');
     if (!Array.isArray(documents)) {
       throw new InvalidArgumentError('documents', `expected an array of strings, got ${describe(documents)}.`);
@@ -226,7 +248,9 @@ export class RemoteScorer implements Scorer {
 
   /** Sends one chunk, retrying what a retry can fix; the scores come back in the chunk's order. */
   async #send(chunk: Chunk, signal: AbortSignal): Promise<number[]> {
-    const body = JSON.stringify(rerankRequestBody(this.protocol, chunk.query, chunk.documents, this.#model));
+    const body = JSON.stringify(
+      rerankRequestBody(this.protocol, chunk.query, chunk.documents, this.#model, chunk.instruction),
+    );
     // Called without a receiver: Cloudflare Workers' fetch throws "Illegal invocation" for any `this` but the global.
     const fetch = this.#fetch;
     for (let attempt = 1; ; attempt++) {

@@ -13,6 +13,8 @@ export interface TeiRerankRequest {
   /** Cut over-long pairs to the model's length instead of refusing them. */
   truncate: boolean;
   return_text: boolean;
+  /** The task description for a reranker on a language model; only `langchain-cross-encoder serve` is known to read it. */
+  instruction?: string;
 }
 
 /** One entry of a TEI `/rerank` answer, sorted by score. */
@@ -29,6 +31,8 @@ export interface CohereRerankRequest {
   documents: string[];
   top_n: number;
   return_documents: boolean;
+  /** As on the TEI request. */
+  instruction?: string;
 }
 
 /** One entry of a Cohere-style answer's `results`, sorted by relevance. */
@@ -43,15 +47,18 @@ export interface CohereRerankResponse {
   results: CohereRerankResult[];
 }
 
-/** The request body for one chunk of documents under one query. */
+/** The request body for one chunk of documents under one query; `instruction` only when set, so servers that refuse
+ * unknown fields see the plain shape. */
 export function rerankRequestBody(
   protocol: RerankProtocol,
   query: string,
   documents: string[],
   model: string | undefined,
+  instruction?: string,
 ): TeiRerankRequest | CohereRerankRequest {
+  const extra = instruction === undefined ? {} : { instruction };
   if (protocol === 'tei') {
-    return { query, texts: documents, raw_scores: false, truncate: true, return_text: false };
+    return { query, texts: documents, raw_scores: false, truncate: true, return_text: false, ...extra };
   }
   return {
     ...(model === undefined ? {} : { model }),
@@ -59,6 +66,7 @@ export function rerankRequestBody(
     documents,
     top_n: documents.length,
     return_documents: false,
+    ...extra,
   };
 }
 

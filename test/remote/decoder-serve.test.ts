@@ -2,7 +2,7 @@
 // route takes an instruction, answering with the scores the same model gives in-process.
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrossEncoder, type RerankServer, type TextPair } from '../../src/index.js';
+import { CrossEncoder, CrossEncoderReranker, RemoteScorer, type RerankServer, type TextPair } from '../../src/index.js';
 import { runServe } from '../../src/serve/cli.js';
 import { modelDir, noGolden } from '../helpers/models.js';
 
@@ -80,6 +80,22 @@ describe.skipIf(noGolden())('serve --model with a reranker on a language model',
         expect(Math.abs(relevance_score - (instructed[index] as number))).toBeLessThan(NOISE),
       );
     }
+  });
+
+  it('scores through RemoteScorer with an instruction, on both protocols and through the reranker', async () => {
+    const url = server?.url as string;
+    for (const protocol of ['tei', 'cohere'] as const) {
+      const remote = new RemoteScorer({ url, protocol, instruction: INSTRUCTION });
+      const scores = await remote.score(DOCS.map((doc): TextPair => [QUERY, doc]));
+      scores.forEach((score, i) => expect(Math.abs(score - (instructed[i] as number))).toBeLessThan(NOISE));
+      const own = await remote.score([[QUERY, DOCS[0] as string]], { instruction: undefined });
+      expect(Math.abs((own[0] as number) - (instructed[0] as number))).toBeLessThan(NOISE);
+    }
+    const reranker = new CrossEncoderReranker({ model: new RemoteScorer({ url }), instruction: INSTRUCTION });
+    const ranked = await reranker.rerank(DOCS, QUERY);
+    ranked.forEach(({ index, relevanceScore }) =>
+      expect(Math.abs(relevanceScore - (instructed[index] as number))).toBeLessThan(NOISE),
+    );
   });
 
   it('answers 422 to an instruction that is not a string', async () => {
