@@ -200,7 +200,7 @@ function textSets(): TextSet[] {
   const pairs = readJson<{ pairs: [string, string][] }>(join(MODELS, 'golden', 'tiny.json')).pairs;
   const golden = [...new Set(pairs.flat())];
   const family = readJson<{ hostile: { texts: string[]; long_passage: string }; sweep: { block: number } }>(
-    join(MODELS, 'golden', 'fam-electra.json'),
+    join(MODELS, 'fam-electra', 'tokenizer-reference.json'),
   );
   const hostile = [...family.hostile.texts, family.hostile.long_passage];
   const block = family.sweep.block;
@@ -296,7 +296,7 @@ function tokenizerKind(dir: string): string {
 // ---- run -----------------------------------------------------------------------------------------------------
 
 const sets = textSets();
-const block = readJson<{ sweep: { block: number } }>(join(MODELS, 'golden', 'fam-electra.json')).sweep.block;
+const block = readJson<{ sweep: { block: number } }>(join(MODELS, 'fam-electra', 'tokenizer-reference.json')).sweep.block;
 const groups = new Map<string, string[]>();
 for (const model of MODEL_NAMES) {
   const dir = join(MODELS, model);

@@ -1,42 +1,24 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError } from '../src/index.js';
 import { startHubServer } from './helpers/hub-server.js';
-import { MODELS_DIR, modelDir, noGolden } from './helpers/models.js';
+import {
+  DECODER_MODELS as MODELS,
+  modelDir,
+  noGolden,
+  readDecoderGolden,
+  type DecoderGolden,
+  type DecoderScored as Scored,
+} from './helpers/models.js';
 
 // Rerankers on a language model (tools/decoders.py): a tiny random Qwen3ForCausalLM with a chat template in
 // Qwen3-Reranker's layout, the same weights behind a Transformers.js-style graph with an empty past, and the
 // single-logit sequence-classification conversion. Prompt ids and raw scores against sentence-transformers 6.2, at a
 // length that cuts most documents and one that keeps them, with the model's instruction and with another.
 
-interface Scored {
-  logits: number[];
-  ids: number[][];
-  hostile_logits: number[];
-  hostile_ids: number[][];
-}
-
-interface DecoderGolden {
-  model: string;
-  default_instruction: string;
-  custom_instruction: string;
-  default_activation_fn: string;
-  pairs: [string, string][];
-  hostile_pairs: [string, string][];
-  by_max_length: Record<string, { default: Scored; custom: Scored }>;
-}
-
-const MODELS = ['fam-qwen3', 'fam-qwen3-kv', 'fam-qwen3-seq-cls'];
 const TOLERANCE = 1e-4;
-
-async function readDecoderGolden(name: string): Promise<DecoderGolden> {
-  const path = join(MODELS_DIR, 'golden-decoders', `${name}.json`);
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run models\`.`);
-  return JSON.parse(await readFile(path, 'utf8')) as DecoderGolden;
-}
 
 /** Indices where `ours` and `expected` differ by more than the tolerance, with the worst difference. */
 function mismatches(ours: readonly number[], expected: readonly number[]) {

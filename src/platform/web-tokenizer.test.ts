@@ -10,7 +10,8 @@ import { loadWebTokenizer, type TokenizerBinding } from './web-tokenizer.js';
 // always runs; each family's test model runs when `npm run models` built it (bench/web-tokenizers.ts runs the full
 // code-point sweep of every family; here the Basic Multilingual Plane and every plane's first block).
 
-const FAMILIES = ['fam-electra', 'fam-xlm-roberta', 'fam-deberta-v2', 'fam-roberta', 'fam-modernbert'];
+// fam-qwen3: the byte-level BPE with Qwen2's splitting regex that the rerankers on a language model use.
+const FAMILIES = ['fam-electra', 'fam-xlm-roberta', 'fam-deberta-v2', 'fam-roberta', 'fam-modernbert', 'fam-qwen3'];
 
 const TEXTS = [
   'what is the boiling point of water at altitude?',
@@ -132,6 +133,19 @@ describe('the browser tokenizer refuses what it cannot do exactly', () => {
       'an unmeasured part inside a Sequence',
       { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'NFKD' }] } },
       'normalizer "NFKD"',
+    ],
+    [
+      'a Split it was not measured on (a literal pattern, another behavior, an inverted match)',
+      {
+        pre_tokenizer: {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Isolated', invert: false },
+            { type: 'Split', pattern: { String: ' ' }, behavior: 'Removed', invert: false },
+          ],
+        },
+      },
+      'pre_tokenizer "Split" other than an isolating regex',
     ],
     ['a model without a type', { model: { vocab: {} } }, 'a model without a type'],
   ])('refuses %s with a ModelFormatError naming it', async (_, change, named) => {

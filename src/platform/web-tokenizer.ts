@@ -21,7 +21,7 @@ export interface WasmTokenizerClass {
 const VERIFIED: Readonly<Record<'model' | 'normalizer' | 'pre_tokenizer', ReadonlySet<string>>> = {
   model: new Set(['WordPiece', 'BPE', 'Unigram']),
   normalizer: new Set(['BertNormalizer', 'Precompiled', 'Replace', 'NFC', 'Strip', 'Sequence']),
-  pre_tokenizer: new Set(['BertPreTokenizer', 'ByteLevel', 'Metaspace', 'WhitespaceSplit', 'Sequence']),
+  pre_tokenizer: new Set(['BertPreTokenizer', 'ByteLevel', 'Metaspace', 'WhitespaceSplit', 'Split', 'Sequence']),
 };
 // Where a Sequence keeps its parts.
 const SEQUENCE_PARTS = { normalizer: 'normalizers', pre_tokenizer: 'pretokenizers' } as const;
@@ -138,6 +138,12 @@ function unverifiedParts(json: Record<string, unknown>, kind: keyof typeof VERIF
   const type = (part as { type?: unknown } | undefined)?.type;
   if (typeof type !== 'string') return [`a ${kind} without a type`];
   if (!VERIFIED[kind].has(type)) return [`${kind} "${type}"`];
+  // Measured as Qwen2 and Qwen3 use it: a regex whose matches are kept as pieces of their own.
+  if (type === 'Split') {
+    const split = part as { pattern?: { Regex?: unknown }; behavior?: unknown; invert?: unknown };
+    const measured = typeof split.pattern?.Regex === 'string' && split.behavior === 'Isolated' && split.invert !== true;
+    return measured ? [] : [`${kind} "Split" other than an isolating regex`];
+  }
   if (type !== 'Sequence' || kind === 'model') return [];
   const members = (part as Record<string, unknown>)[SEQUENCE_PARTS[kind]];
   if (!Array.isArray(members)) return [`a ${kind} Sequence without its parts`];

@@ -17,12 +17,15 @@ import {
   type StaticServer,
 } from '../helpers/browser.js';
 import {
+  DECODER_MODELS,
   FAMILY_MODELS as FAMILIES,
   modelDir,
   noDistilled,
   noGolden,
+  readDecoderGolden,
   readGolden,
   REPO_ROOT,
+  type DecoderScored,
 } from '../helpers/models.js';
 
 interface Golden {
@@ -184,6 +187,33 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
         const ids = await call(page, 'encode', modelUrl(name), golden.pairs, { maxLength: 32 });
         const expected = golden.tokenization.by_max_length['32'] as number[][];
         expect(ids.flatMap((row, i) => (JSON.stringify(row) === JSON.stringify(expected[i]) ? [] : [i]))).toEqual([]);
+      });
+    }
+  });
+
+  describe.skipIf(noGolden())('rerankers on a language model', () => {
+    for (const name of DECODER_MODELS) {
+      it(`${name}: sentence-transformers' prompt ids and scores within 1e-4, with its instruction and another`, async () => {
+        const golden = await readDecoderGolden(name);
+        const pairs = [...golden.pairs, ...golden.hostile_pairs];
+        // The longer length keeps most documents whole; the shorter cuts them and writes the template's tail back.
+        for (const maxLength of [512, 160]) {
+          for (const which of ['default', 'custom'] as const) {
+            const expected = golden.by_max_length[String(maxLength)]?.[which] as DecoderScored;
+            const options = { maxLength, ...(which === 'custom' ? { instruction: golden.custom_instruction } : {}) };
+            const { scores } = await call(page, 'score', modelUrl(name), pairs, options);
+            const logits = [...expected.logits, ...expected.hostile_logits];
+            const worst = Math.max(...logits.map((logit, i) => Math.abs((scores[i] as number) - logit)));
+            expect(worst, `${name} at ${maxLength}, ${which} instruction`).toBeLessThan(1e-4);
+            console.log(`${name} maxLength ${maxLength} ${which}: worst |browser - Python| ${worst.toExponential(2)}`);
+            if (maxLength !== 160) continue;
+            const ids = await call(page, 'encode', modelUrl(name), pairs, options);
+            const reference = [...expected.ids, ...expected.hostile_ids];
+            expect(ids.flatMap((row, i) => (JSON.stringify(row) === JSON.stringify(reference[i]) ? [] : [i]))).toEqual(
+              [],
+            );
+          }
+        }
       });
     }
   });

@@ -58,10 +58,36 @@ export function modelDir(name: string): string {
 }
 
 /** Reads a golden file written by tools/golden.py. */
-export async function readGolden<T>(name: string): Promise<T> {
-  const path = join(MODELS_DIR, 'golden', `${name}.json`);
+export async function readGolden<T>(name: string, folder = 'golden'): Promise<T> {
+  const path = join(MODELS_DIR, folder, `${name}.json`);
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run models\`.`);
   return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/** The rerankers on a language model that tools/decoders.py builds. */
+export const DECODER_MODELS = ['fam-qwen3', 'fam-qwen3-kv', 'fam-qwen3-seq-cls'];
+
+/** Prompt ids and raw scores of one instruction at one length, on the golden and the hostile pairs. */
+export interface DecoderScored {
+  logits: number[];
+  ids: number[][];
+  hostile_logits: number[];
+  hostile_ids: number[][];
+}
+
+/** `models/golden-decoders/<model>.json`: sentence-transformers 6.2 on a reranker on a language model. */
+export interface DecoderGolden {
+  model: string;
+  default_instruction: string;
+  custom_instruction: string;
+  default_activation_fn: string;
+  pairs: [string, string][];
+  hostile_pairs: [string, string][];
+  by_max_length: Record<string, { default: DecoderScored; custom: DecoderScored }>;
+}
+
+export function readDecoderGolden(name: string): Promise<DecoderGolden> {
+  return readGolden<DecoderGolden>(name, 'golden-decoders');
 }
 
 /** A throwaway copy of a model folder, for tests that break or remove files. */
