@@ -53,6 +53,15 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
   /** A path inside the model to an ONNX file of another name; overrides `variant`. */
   onnxFile?: string;
   /**
+   * Rerankers on a language model, Node only: a path inside the model to GGUF weights (e.g.
+   * `gguf/model-q8_0.gguf`), run by llama.cpp through `node-llama-cpp` (an optional peer: `npm i node-llama-cpp`)
+   * instead of ONNX Runtime. The folder's `tokenizer.json`, chat template and config still build every prompt, so
+   * instructions, truncation and `maxChunksPerDoc` are unchanged; the file must be converted as a reranker (its
+   * output head holding the "yes" and "no" rows, as `tools/gguf_export.py` and llama.cpp's converter write it).
+   * Runs on the CPU with `threads`; cannot be combined with `variant`, `onnxFile` or the ONNX Runtime options.
+   */
+  ggufFile?: string;
+  /**
    * Longest pair in tokens, special tokens included. Capped to what the model supports
    * (the tokenizer's `model_max_length` and the position embeddings).
    * @default the model's maximum, or 512 when the model declares none
@@ -138,7 +147,7 @@ export interface CrossEncoderInfo {
   /** The hub id, local folder or folder URL it was loaded from. */
   model: string;
   source: 'local' | 'hub' | 'url';
-  /** The ONNX file in use: its absolute path on Node, its URL in browsers. */
+  /** The weights file in use (the ONNX file, or the GGUF file with `ggufFile`): its absolute path on Node, its URL in browsers. */
   onnxPath: string;
   /** Graph inputs fed, e.g. without `token_type_ids` for XLM-R rerankers. */
   inputs: readonly string[];
@@ -210,7 +219,28 @@ export function checkLoadOptions(options: CrossEncoderOptions): void {
   validateActivation(options.activation, 'options.activation');
   if (options.workerNice !== undefined) validateNice(options.workerNice);
   validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
+  checkGgufFile(options);
   checkSessionOptions(options);
+}
+
+/** `ggufFile`: a `.gguf` path inside the model, and none of the options that only ONNX Runtime reads. */
+function checkGgufFile(options: CrossEncoderOptions): string | undefined {
+  if (options.ggufFile === undefined) return undefined;
+  const file = validateRepoPath(options.ggufFile, 'options.ggufFile');
+  if (!file.toLowerCase().endsWith('.gguf')) {
+    throw new InvalidArgumentError('options.ggufFile', `expected a path ending in .gguf, got ${describe(file)}.`);
+  }
+  const onnxOnly = (['variant', 'onnxFile', 'executionProviders', 'ortOptions', 'wasmPaths'] as const).filter(
+    (key) => options[key] !== undefined,
+  );
+  if (onnxOnly.length > 0) {
+    throw new InvalidArgumentError(
+      'options.ggufFile',
+      `GGUF weights run with llama.cpp, which does not read ${onnxOnly.join(', ')}: leave ` +
+        `${onnxOnly.length === 1 ? 'it' : 'them'} out, or leave ggufFile out to run the ONNX files.`,
+    );
+  }
+  return file;
 }
 
 /** Per-call options of {@link CrossEncoder.score}. */
@@ -291,9 +321,16 @@ export class CrossEncoder implements Scorer {
       strideTokens: undefined,
     });
     const truncation = options.truncation ?? 'longest_first';
-    const onnxFile = validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
+    const ggufFile = checkGgufFile(options);
+    // The file whose weights run: ONNX, or GGUF for llama.cpp.
+    const weightsFile =
+      ggufFile ?? validateRepoPath(onnxPathFor(options.variant, options.onnxFile), 'options.onnxFile');
     const instruction = checkInstruction(options.instruction, 'options.instruction');
-    const files = textModelFiles(onnxFile, ['config_sentence_transformers.json', 'modules.json', ...DECODER_FILES]);
+    const files = textModelFiles(
+      weightsFile,
+      ['config_sentence_transformers.json', 'modules.json', ...DECODER_FILES],
+      ggufFile === undefined,
+    );
     const useWorker = options.worker ?? true;
     const nice = options.workerNice === undefined ? DEFAULT_WORKER_NICE : validateNice(options.workerNice);
     const workerUrl = options.workerUrl;
@@ -304,11 +341,12 @@ export class CrossEncoder implements Scorer {
       platform.models,
       model,
       files,
-      onnxFile,
+      weightsFile,
       options,
       async (resolved) => {
         const spec: PairModelSpec = {
-          ...textModelSpec(resolved, onnxFile, options),
+          ...textModelSpec(resolved, weightsFile, options),
+          ggufPath: ggufFile === undefined ? undefined : resolved.files.get(ggufFile),
           maxLength: options.maxLength,
           maxBatchTokens: options.maxBatchTokens,
           truncation,

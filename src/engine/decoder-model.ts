@@ -1,4 +1,4 @@
-import { abortError, InferenceError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { abortError, InvalidArgumentError, ModelFormatError } from '../errors.js';
 import { planBatches } from '../tokenize/batches.js';
 import { PairChatTemplate, type MessageFormat } from '../tokenize/chat-template.js';
 import { DecoderPrompts } from '../tokenize/decoder-prompts.js';
@@ -10,11 +10,12 @@ import { checkInstruction, describe } from '../validate.js';
 import { activate } from './activation.js';
 import { finiteScore, pairResult } from './row-scores.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
-import { buildDecoderFeeds, openDecoderSession, runDecoder, type DecoderGraph } from './decoder-session.js';
+import { OnnxDecoderForward, type AnswerTokens, type DecoderForward } from './decoder-forward.js';
+import { openDecoderSession } from './decoder-session.js';
+import { GgufDecoderForward } from './gguf-forward.js';
 import { openPairTokenizer, readJsonObject } from './model-files.js';
 import {
   defaultMaxBatchTokens,
-  halfToFloat,
   resolveActivation,
   type PairModelInfo,
   type PairModelSpec,
@@ -27,6 +28,8 @@ import {
 const MAX_OUTPUT_FLOATS = 64 * 1024 * 1024;
 // The smallest maxLength taken: the score is read at the last token, which needs at least one token before it.
 const SMALLEST_MAX_LENGTH = 2;
+// llama.cpp runs one prompt at a time: this many tokens of prompts between two checks for a stop.
+const GGUF_BATCH_TOKENS = 1024;
 
 /**
  * Whether a model is a reranker on a language model: a `*ForCausalLM` (scored by its next-token logits), or any
@@ -47,32 +50,23 @@ export async function isDecoderReranker(spec: PairModelSpec): Promise<boolean> {
  */
 export class DecoderModel {
   readonly info: PairModelInfo;
-  readonly #graph: DecoderGraph;
+  readonly #forward: DecoderForward;
   readonly #prompts: DecoderPrompts;
-  readonly #padId: number;
-  readonly #answer: { yes: number; no: number | undefined } | undefined;
   readonly #instruction: string | undefined;
   readonly #config: ModelConfig;
-  readonly #onnxPath: string;
 
   private constructor(fields: {
     info: PairModelInfo;
-    graph: DecoderGraph;
+    forward: DecoderForward;
     prompts: DecoderPrompts;
-    padId: number;
-    answer: { yes: number; no: number | undefined } | undefined;
     instruction: string | undefined;
     config: ModelConfig;
-    onnxPath: string;
   }) {
     this.info = fields.info;
-    this.#graph = fields.graph;
+    this.#forward = fields.forward;
     this.#prompts = fields.prompts;
-    this.#padId = fields.padId;
-    this.#answer = fields.answer;
     this.#instruction = fields.instruction;
     this.#config = fields.config;
-    this.#onnxPath = fields.onnxPath;
   }
 
   static async open(spec: PairModelSpec): Promise<DecoderModel> {
@@ -99,39 +93,34 @@ export class DecoderModel {
     const format = (await savedMessageFormat(spec)) ?? PairChatTemplate.inferFormat(source.text, config.modelType);
     const template = new PairChatTemplate(source.text, format, specialTokens(tokenizerConfig), source.file);
     const instruction = checkInstruction(spec.instruction, 'options.instruction');
-    const graph = await openDecoderSession(
-      { onnx: spec.onnxPath, externalData: spec.onnxDataPath },
-      spec.session,
-      cacheShape(rawConfig),
-    );
+    const prompts = new DecoderPrompts(tokenizer, template);
+    const maxLength = resolveDecoderMaxLength(spec.maxLength, tokenizer, config);
+    const forward =
+      spec.ggufPath === undefined
+        ? await openOnnxForward(spec, rawConfig, tokenizer)
+        : await GgufDecoderForward.open(spec.ggufPath, {
+            threads: spec.session.threads,
+            maxLength,
+            probe: (await prompts.encodePair('query', 'document', instruction, maxLength)).ids,
+          });
     try {
-      const answer = graph.outputRank === 3 ? await answerTokens(spec, tokenizer) : undefined;
       const vocabulary = typeof rawConfig['vocab_size'] === 'number' ? rawConfig['vocab_size'] : 0;
-      const defaultTokens = defaultMaxBatchTokens(config);
+      const defaultTokens = spec.ggufPath === undefined ? defaultMaxBatchTokens(config) : GGUF_BATCH_TOKENS;
       const maxBatchTokens =
         spec.maxBatchTokens ??
-        (graph.outputRank === 3 && vocabulary > 0
+        (forward.readsAnswerTokens && vocabulary > 0
           ? Math.max(1, Math.min(defaultTokens, Math.floor(MAX_OUTPUT_FLOATS / vocabulary)))
           : defaultTokens);
       const info: PairModelInfo = {
-        inputs: graph.inputs,
+        inputs: forward.inputs,
         numLabels: 1,
-        maxLength: resolveDecoderMaxLength(spec.maxLength, tokenizer, config),
+        maxLength,
         maxBatchTokens,
         activation: resolveActivation(spec.activation, 1, config, 'options.activation'),
       };
-      return new DecoderModel({
-        info,
-        graph,
-        prompts: new DecoderPrompts(tokenizer, template),
-        padId: tokenizer.padId,
-        answer,
-        instruction,
-        config,
-        onnxPath: spec.onnxPath,
-      });
+      return new DecoderModel({ info, forward, prompts, instruction, config });
     } catch (error) {
-      await graph.session.release();
+      await forward.release();
       throw error;
     }
   }
@@ -167,13 +156,11 @@ export class DecoderModel {
     for (const batch of batches) {
       if (request.shouldStop?.()) throw abortError('Scoring');
       const started = performance.now();
-      const output = await this.#run(buildDecoderFeeds(rows, batch, this.#graph, this.#padId));
+      const { scores, tokens } = await this.#forward.score(rows, batch);
       inferenceMs += performance.now() - started;
-      const width = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
-      paddedTokens += width * batch.length;
-      const logits = this.#lastLogits(output, batch.length, width);
+      paddedTokens += tokens;
       batch.forEach((rowIndex, row) => {
-        const score = activate(logits.subarray(row, row + 1), 0, activation);
+        const score = activate(scores.subarray(row, row + 1), 0, activation);
         rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
       });
     }
@@ -185,54 +172,28 @@ export class DecoderModel {
   }
 
   release(): Promise<void> {
-    return this.#graph.session.release();
+    return this.#forward.release();
   }
+}
 
-  async #run(feeds: Parameters<typeof runDecoder>[1]): ReturnType<typeof runDecoder> {
-    try {
-      return await runDecoder(this.#graph, feeds);
-    } catch (cause) {
-      const shapes = Object.entries(feeds)
-        .map(([name, tensor]) => `${name} [${tensor.dims.join(', ')}] ${tensor.type}`)
-        .join(', ');
-      throw new InferenceError(
-        `ONNX Runtime failed running ${this.#onnxPath} on ${shapes}: ${(cause as Error)?.message ?? String(cause)}. ` +
-          'If the sequence length is past what the model takes, pass a smaller maxLength.',
-        { file: this.#onnxPath, cause },
-      );
-    }
-  }
-
-  /** One raw score per row: yes minus no at the last position, or the one logit of a conversion. */
-  #lastLogits(output: { data: Float32Array | Uint16Array; dims: readonly number[] }, rows: number, width: number) {
-    const values = output.data instanceof Float32Array ? output.data : Float32Array.from(output.data, halfToFloat);
-    const out = new Float32Array(rows);
-    if (this.#graph.outputRank === 2) {
-      if (values.length !== rows) {
-        throw new ModelFormatError(
-          `${this.#onnxPath} returned ${values.length} values for ${rows} pairs; a sequence-classification ` +
-            'conversion of a reranker outputs one logit per pair.',
-          { file: this.#onnxPath },
-        );
-      }
-      out.set(values);
-      return out;
-    }
-    const answer = this.#answer as { yes: number; no: number | undefined };
-    const vocabulary = values.length / (rows * width);
-    if (output.dims.length !== 3 || !Number.isInteger(vocabulary) || answer.yes >= vocabulary) {
-      throw new ModelFormatError(
-        `${this.#onnxPath} returned logits of shape [${output.dims.join(', ')}] for ${rows} prompts of ${width} ` +
-          'tokens; expected [batch, tokens, vocabulary] covering the answer tokens.',
-        { file: this.#onnxPath },
-      );
-    }
-    for (let row = 0; row < rows; row++) {
-      const last = (row * width + width - 1) * vocabulary;
-      const yes = values[last + answer.yes] as number;
-      out[row] = answer.no === undefined ? yes : yes - (values[last + answer.no] as number);
-    }
-    return out;
+/** The exported graph, with the answer tokens a causal one is scored with. */
+async function openOnnxForward(
+  spec: PairModelSpec,
+  rawConfig: Record<string, unknown>,
+  tokenizer: PairTokenizer,
+): Promise<OnnxDecoderForward> {
+  const graph = await openDecoderSession(
+    { onnx: spec.onnxPath, externalData: spec.onnxDataPath },
+    spec.session,
+    cacheShape(rawConfig),
+  );
+  const forward = new OnnxDecoderForward(graph, tokenizer.padId, spec.onnxPath);
+  try {
+    if (forward.readsAnswerTokens) forward.useAnswer(await answerTokens(spec, tokenizer));
+    return forward;
+  } catch (error) {
+    await forward.release();
+    throw error;
   }
 }
 
@@ -268,10 +229,7 @@ async function savedMessageFormat(spec: PairModelSpec): Promise<MessageFormat | 
 }
 
 /** The tokens sentence-transformers scores with: saved with its `LogitScore`, else "yes" and "no" of the vocabulary. */
-async function answerTokens(
-  spec: PairModelSpec,
-  tokenizer: PairTokenizer,
-): Promise<{ yes: number; no: number | undefined }> {
+async function answerTokens(spec: PairModelSpec, tokenizer: PairTokenizer): Promise<AnswerTokens> {
   const path = spec.decoder?.logitScoreConfig;
   if (path !== undefined) {
     const saved = await readJsonObject(path);

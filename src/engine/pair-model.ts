@@ -22,6 +22,8 @@ export interface PairModelSpec extends TextModelSpec {
   instruction?: string | undefined;
   /** The files only such a reranker reads. */
   decoder?: DecoderFiles;
+  /** GGUF weights for llama.cpp to run in place of the ONNX file (rerankers on a language model only). */
+  ggufPath?: string | undefined;
 }
 
 /** What an opened model turned out to be. */

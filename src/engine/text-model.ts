@@ -32,15 +32,22 @@ const FALLBACK_MAX_LENGTH = 512;
 /** Inputs per forward pass when the caller sets none. */
 export const DEFAULT_BATCH_SIZE = 32;
 
-/** The files every text model reads, plus the `extra` optional ones a kind of model wants. */
-export function textModelFiles(onnxFile: string, extra: readonly string[] = []): ModelFileSpec[] {
+/**
+ * The files every text model reads, plus the `extra` optional ones a kind of model wants. `weightsFile` is an ONNX
+ * file, whose external weights are looked for beside it, or (with `externalData` false) a file that has none.
+ */
+export function textModelFiles(
+  weightsFile: string,
+  extra: readonly string[] = [],
+  externalData = true,
+): ModelFileSpec[] {
   return [
     { path: 'config.json' },
     { path: 'tokenizer.json' },
     { path: 'tokenizer_config.json', optional: true },
     ...extra.map((path) => ({ path, optional: true })),
-    { path: onnxFile },
-    { path: `${onnxFile}_data`, optional: true },
+    { path: weightsFile },
+    ...(externalData ? [{ path: `${weightsFile}_data`, optional: true }] : []),
   ];
 }
 

@@ -8,6 +8,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import { inspectFailedCacheFile, resolveModelFiles } from '../hub/resolve.js';
 import type { TokenizerBinding } from '../tokenize/binding.js';
 import { importBinding } from './import-binding.js';
+import { openGguf } from './llama-cpp.js';
 import type {
   OnnxRuntime,
   Platform,
@@ -146,4 +147,5 @@ export const nodePlatform: Platform = {
   startWorker,
   workerHost,
   lowerPriority,
+  openGguf,
 };

@@ -50,6 +50,27 @@ export interface WorkerHost {
   close(): void;
 }
 
+/** A reranker's GGUF weights opened with llama.cpp; contexts for prompts of a given length are made from it. */
+export interface GgufModel {
+  /** A context that holds prompts of up to `contextTokens` tokens. */
+  openRanker(contextTokens: number): Promise<GgufRanker>;
+  release(): Promise<void>;
+}
+
+/** One llama.cpp ranking context: scores one prompt, given as token ids, at a time. */
+export interface GgufRanker {
+  /** The longest prompt it holds. */
+  readonly contextTokens: number;
+  /**
+   * The model's ranking output for one prompt: the probabilities of "yes" and "no" (summing to 1), `no` being read
+   * as `1 - yes` where the binding reports only the first.
+   */
+  rank(ids: readonly number[]): Promise<{ yes: number; no: number }>;
+  /** How many tokens llama.cpp evaluates for `ids`: more than `ids.length` when it adds tokens of its own. */
+  evaluatedLength(ids: readonly number[]): number;
+  release(): Promise<void>;
+}
+
 /**
  * Everything that differs between Node (with Deno and Bun, which run the Node build) and browsers. The engine is
  * written once against this; each build of the package carries one implementation (see `current.ts`).
@@ -72,6 +93,8 @@ export interface Platform {
   startWorker(start: unknown, events: WorkerEvents, options: { workerUrl?: string | URL | undefined }): WorkerHandle;
   /** Inside the scoring worker: its link to the thread that started it. */
   workerHost(): WorkerHost;
+  /** Opens GGUF weights with llama.cpp (`node-llama-cpp`, Node only), on the CPU with `threads` threads. */
+  openGguf(path: string, options: { threads: number | undefined }): Promise<GgufModel>;
   /** Inside the scoring worker: lowers its priority (and that of the threads it starts) where the platform can. */
   lowerPriority(nice: number): void;
 }

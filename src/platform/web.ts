@@ -12,6 +12,7 @@ import type {
   WorkerHost,
 } from './platform.js';
 import { importBinding } from './import-binding.js';
+import { InvalidArgumentError } from '../errors.js';
 import { loadWebTokenizer } from './web-tokenizer.js';
 
 type OnnxWeb = typeof import('onnxruntime-web');
@@ -135,4 +136,11 @@ export const webPlatform: Platform = {
   workerHost,
   // Browsers give pages no say over thread priorities.
   lowerPriority: () => {},
+  openGguf: async () => {
+    throw new InvalidArgumentError(
+      'options.ggufFile',
+      'GGUF weights run with llama.cpp through node-llama-cpp, a Node addon that browsers cannot load. Leave ' +
+        'ggufFile out to run the ONNX files with ONNX Runtime Web.',
+    );
+  },
 };

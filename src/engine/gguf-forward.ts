@@ -1,0 +1,98 @@
+import { InferenceError, ModelFormatError } from '../errors.js';
+import { platform } from '../platform/current.js';
+import type { GgufModel, GgufRanker } from '../platform/platform.js';
+import type { AssembledPair } from '../tokenize/pair-template.js';
+import type { DecoderForward } from './decoder-forward.js';
+
+// Contexts start this long and double as longer prompts arrive, up to maxLength: a context's memory grows with its
+// length, and a reranker's window (tens of thousands of tokens for Qwen3) is far longer than most prompts.
+const FIRST_CONTEXT_TOKENS = 1024;
+// llama.cpp reports probabilities held in 32 bits: this bounds each, so a saturated one gives a large finite score
+// instead of an infinite one.
+const SMALLEST_PROBABILITY = 2 ** -149;
+
+/**
+ * GGUF weights run by llama.cpp, one prompt at a time, on the prompt ids the engine built (so the chat template,
+ * the instruction, truncation and windows are the same as with ONNX). llama.cpp reports the probabilities of "yes"
+ * and "no" for a converted reranker; the raw score is the log of their ratio, which is yes minus no as the ONNX
+ * path reads it.
+ */
+export class GgufDecoderForward implements DecoderForward {
+  readonly inputs: readonly string[] = ['input_ids'];
+  readonly readsAnswerTokens = false;
+  readonly #model: GgufModel;
+  readonly #path: string;
+  readonly #maxTokens: number;
+  #ranker: GgufRanker | undefined;
+
+  private constructor(model: GgufModel, path: string, maxTokens: number) {
+    this.#model = model;
+    this.#path = path;
+    this.#maxTokens = maxTokens;
+  }
+
+  /** Opens the file and checks on one prompt that llama.cpp evaluates exactly the ids it is given. */
+  static async open(
+    path: string,
+    options: { threads: number | undefined; maxLength: number; probe: readonly number[] },
+  ): Promise<GgufDecoderForward> {
+    const model = await platform.openGguf(path, { threads: options.threads });
+    const forward = new GgufDecoderForward(model, path, options.maxLength + 1);
+    try {
+      const ranker = await forward.#rankerFor(options.probe.length);
+      const evaluated = ranker.evaluatedLength(options.probe);
+      if (evaluated !== options.probe.length) {
+        throw new ModelFormatError(
+          `llama.cpp adds ${evaluated - options.probe.length} token(s) of its own to the prompts of ${path}, so it ` +
+            'would not score the prompt the model was trained on. Convert the reranker without a begin or end token.',
+          { file: path },
+        );
+      }
+    } catch (error) {
+      await forward.release();
+      throw error;
+    }
+    return forward;
+  }
+
+  async score(rows: readonly AssembledPair[], batch: readonly number[]) {
+    const scores = new Float32Array(batch.length);
+    let tokens = 0;
+    for (const [k, row] of batch.entries()) {
+      const ids = (rows[row] as AssembledPair).ids;
+      const ranker = await this.#rankerFor(ids.length);
+      let answer: { yes: number; no: number };
+      try {
+        answer = await ranker.rank(ids);
+      } catch (cause) {
+        throw new InferenceError(
+          `llama.cpp failed scoring a prompt of ${ids.length} tokens with ${this.#path}: ` +
+            `${(cause as Error)?.message ?? String(cause)}.`,
+          { file: this.#path, cause },
+        );
+      }
+      scores[k] =
+        Math.log(Math.max(answer.yes, SMALLEST_PROBABILITY)) - Math.log(Math.max(answer.no, SMALLEST_PROBABILITY));
+      tokens += ids.length;
+    }
+    return { scores, tokens };
+  }
+
+  async release(): Promise<void> {
+    await this.#ranker?.release();
+    this.#ranker = undefined;
+    await this.#model.release();
+  }
+
+  /** A context that holds `length` tokens: the open one, or a longer one in its place. */
+  async #rankerFor(length: number): Promise<GgufRanker> {
+    if (this.#ranker !== undefined && length < this.#ranker.contextTokens) return this.#ranker;
+    let size = this.#ranker?.contextTokens ?? FIRST_CONTEXT_TOKENS;
+    while (size <= length) size *= 2;
+    size = Math.min(size, this.#maxTokens);
+    await this.#ranker?.release();
+    this.#ranker = undefined;
+    this.#ranker = await this.#model.openRanker(size);
+    return this.#ranker;
+  }
+}

@@ -1,0 +1,125 @@
+// GGUF weights through llama.cpp, for rerankers on a language model: `node-llama-cpp` (an optional peer, loaded only
+// when a GGUF file is asked for) runs the prompt the engine built, given as token ids, and reports its ranking
+// output. Node only: the binding is a native addon.
+import { availableParallelism } from 'node:os';
+import { MissingDependencyError, ModelFormatError } from '../errors.js';
+import { importBinding } from './import-binding.js';
+import type { GgufModel, GgufRanker } from './platform.js';
+
+import type { Token } from 'node-llama-cpp';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
+type RankingContext = Awaited<ReturnType<Awaited<ReturnType<Llama['loadModel']>>['createRankingContext']>>;
+
+// The prompt goes in whole as the "query" of a template that adds nothing around it, so llama.cpp evaluates exactly
+// the ids the engine rendered and tokenized.
+const IDS_ONLY = '{{query}}{{document}}';
+
+let llama: Promise<Llama> | undefined;
+let openModels = 0;
+
+/**
+ * One llama.cpp instance per process (or worker), CPU only, never building or downloading binaries at run time.
+ * It is disposed with its last model: a worker thread that ends with it still loaded takes the process down.
+ */
+function loadLlama(): Promise<Llama> {
+  llama ??= importBinding('node-llama-cpp', () => import('node-llama-cpp')).then((binding) =>
+    binding.getLlama({
+      gpu: false,
+      build: 'never',
+      skipDownload: true,
+      progressLogs: false,
+      logLevel: binding.LlamaLogLevel.error,
+    }),
+  );
+  llama.catch(() => (llama = undefined));
+  return llama;
+}
+
+async function releaseLlama(): Promise<void> {
+  openModels -= 1;
+  if (openModels > 0 || llama === undefined) return;
+  const instance = llama;
+  llama = undefined;
+  await (await instance).dispose();
+}
+
+export async function openGguf(path: string, options: { threads: number | undefined }): Promise<GgufModel> {
+  openModels += 1;
+  let model: Awaited<ReturnType<Llama['loadModel']>>;
+  try {
+    model = await (await loadLlama()).loadModel({
+      modelPath: path,
+      gpuLayers: 0,
+      experimentalDefaultContextKvCacheKeyType: 'F32',
+      experimentalDefaultContextKvCacheValueType: 'F32',
+      defaultContextFlashAttention: false,
+    });
+  } catch (cause) {
+    await releaseLlama();
+    if (MissingDependencyError.isInstance(cause)) throw cause;
+    throw new ModelFormatError(`llama.cpp could not load ${path}: ${(cause as Error)?.message ?? cause}.`, {
+      file: path,
+      cause,
+    });
+  }
+  const release = async () => {
+    await model.dispose();
+    await releaseLlama();
+  };
+  if (!model.fileInsights.supportsRanking) {
+    await release();
+    throw new ModelFormatError(
+      `${path} has no ranking head. Convert the reranker with llama.cpp's converter as a reranker ` +
+        '(tools/gguf_export.py does), which keeps the "yes" and "no" rows of its output as the ranking head.',
+      { file: path },
+    );
+  }
+  const threads = options.threads ?? availableParallelism();
+  return {
+    async openRanker(contextTokens) {
+      let context: RankingContext;
+      try {
+        // The whole prompt is one batch: a pooled output needs every token of the sequence in one pass.
+        context = await model.createRankingContext({
+          contextSize: contextTokens,
+          batchSize: contextTokens,
+          threads,
+          template: IDS_ONLY,
+        });
+      } catch (cause) {
+        throw new ModelFormatError(
+          `llama.cpp could not open a context of ${contextTokens} tokens on ${path}: ${(cause as Error)?.message ?? cause}. ` +
+            'Pass a smaller maxLength.',
+          { file: path, cause },
+        );
+      }
+      return wrapRanker(context);
+    },
+    release,
+  };
+}
+
+/** The addon's context, which still holds the last prompt's output after `rank`. Not public in node-llama-cpp. */
+interface ContextOutput {
+  _llamaContext?: { _ctx?: { getEmbedding?(tokens: number, values: number): Float64Array } };
+}
+
+function wrapRanker(context: RankingContext): GgufRanker {
+  const output = (context as unknown as ContextOutput)._llamaContext?._ctx;
+  return {
+    contextTokens: context.contextSize,
+    async rank(ids) {
+      const probability = await context.rank(ids as Token[], []);
+      // Both answers' probabilities when the addon hands them out: the score read back from yes against no then
+      // keeps its precision where one probability alone rounds to 1.
+      const both = output?.getEmbedding?.(ids.length, 2);
+      return both !== undefined && both.length === 2 && both[0] === probability
+        ? { yes: both[0] as number, no: both[1] as number }
+        : { yes: probability, no: 1 - probability };
+    },
+    evaluatedLength: (ids) => context.calculateInputLength(ids as Token[], []),
+    release: () => context.dispose(),
+  };
+}
