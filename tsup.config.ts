@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from 'tsup';
 
 // Native and peer packages stay external: users install one copy of each.
-const external = ['onnxruntime-node', 'onnxruntime-common', 'tokenizers', /^@langchain\//];
+const external = ['onnxruntime-node', 'onnxruntime-common', 'tokenizers', 'node-llama-cpp', /^@langchain\//];
 // Each framework adapter's framework is an optional peer: loaded from the user's copy, never bundled.
 external.push('ai', /^@ai-sdk\//, 'llamaindex', /^@llamaindex\//, /^@mastra\//);
 // The browser build leaves its bindings to the app's bundler too.

@@ -16,6 +16,10 @@ type RankingContext = Awaited<ReturnType<Awaited<ReturnType<Llama['loadModel']>>
 // the ids the engine rendered and tokenized.
 const IDS_ONLY = '{{query}}{{document}}';
 
+// Imported by a name that bundlers do not follow: the binding is an optional peer, and an app bundled without it
+// must still build and run its ONNX models.
+const BINDING = 'node-llama-cpp';
+
 let llama: Promise<Llama> | undefined;
 let openModels = 0;
 
@@ -24,14 +28,15 @@ let openModels = 0;
  * It is disposed with its last model: a worker thread that ends with it still loaded takes the process down.
  */
 function loadLlama(): Promise<Llama> {
-  llama ??= importBinding('node-llama-cpp', () => import('node-llama-cpp')).then((binding) =>
-    binding.getLlama({
-      gpu: false,
-      build: 'never',
-      skipDownload: true,
-      progressLogs: false,
-      logLevel: binding.LlamaLogLevel.error,
-    }),
+  llama ??= importBinding(BINDING, () => import(/* webpackIgnore: true */ BINDING) as Promise<NodeLlamaCpp>).then(
+    (binding) =>
+      binding.getLlama({
+        gpu: false,
+        build: 'never',
+        skipDownload: true,
+        progressLogs: false,
+        logLevel: binding.LlamaLogLevel.error,
+      }),
   );
   llama.catch(() => (llama = undefined));
   return llama;
@@ -49,7 +54,9 @@ export async function openGguf(path: string, options: { threads: number | undefi
   openModels += 1;
   let model: Awaited<ReturnType<Llama['loadModel']>>;
   try {
-    model = await (await loadLlama()).loadModel({
+    model = await (
+      await loadLlama()
+    ).loadModel({
       modelPath: path,
       gpuLayers: 0,
       experimentalDefaultContextKvCacheKeyType: 'F32',
