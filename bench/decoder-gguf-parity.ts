@@ -43,13 +43,14 @@ const logit = (p: number) => Math.log(p / (1 - p));
 // the document apart, so the space after "<Query>:" and "<Document>:" moves into the texts ("Ġex" stays one token, as
 // when the whole prompt is tokenized). The final newline goes as Jinja drops it when rendering the file.
 const chatTemplate = await readFile(join(ROOT, 'models', 'fam-qwen3', 'chat_template.jinja'), 'utf8');
+type RankingTemplate = `${string}{{query}}${string}{{document}}${string}`;
 const alignedTemplate = (instruction: string) =>
   chatTemplate
     .slice(chatTemplate.indexOf('<|im_start|>system'))
     .replace(/\n$/, '')
     .replace('{{ ns.instruction }}', instruction)
     .replace(' {{ ns.query }}', '{{query}}')
-    .replace(' {{ ns.document }}', '{{document}}');
+    .replace(' {{ ns.document }}', '{{document}}') as RankingTemplate;
 const variants = [
   { name: 'builtin template', instruction: 'default', template: undefined, space: '' },
   {
