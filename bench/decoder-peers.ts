@@ -127,26 +127,38 @@ export async function openTransformersJsDecoder(config: PeerConfig): Promise<Dec
 }
 
 /**
- * node-llama-cpp's ranking context on a GGUF file. It takes ours's prompt ids: the template "{{query}}{{document}}"
- * adds nothing, the query slot gets the ids all of this query's prompts share and the document slot the rest, so
- * prompts and their truncation are exactly ours and rankAll's scores compare one to one. (Its own "rerank" template
- * in the GGUF tokenizes the template, query and document apart and never truncates: bench/decoder-gguf-parity.ts.)
- * rankAll evaluates one pair at a time on one sequence; the context is sized to the longest prompt.
+ * node-llama-cpp's ranking context on a GGUF file, with `prompt`:
+ * - "ours": ours's prompt ids. The template "{{query}}{{document}}" adds nothing, the query slot gets the ids all of
+ *   this query's prompts share and the document slot the rest, so prompts and their truncation are exactly ours and
+ *   rankAll's scores compare one to one.
+ * - "own": the texts through the GGUF's own "rerank" template, as a user calls it. It tokenizes the template, query
+ *   and document apart, applies no NFC, and never truncates: the context is sized for whole DL19 passages
+ *   (bench/decoder-gguf-parity.ts shows how its prompts differ from the reference's).
+ * rankAll evaluates one pair at a time on one sequence.
  */
-export async function openLlamaRanking(config: PeerConfig & { gguf: string; label: string }): Promise<DecoderPeer> {
+export async function openLlamaRanking(
+  config: PeerConfig & { gguf: string; label: string; prompt: 'ours' | 'own' },
+): Promise<DecoderPeer> {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
   // CPU only, the prebuilt binary (never a build from source, which needs the network), warnings kept quiet.
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: config.gguf });
+  const own = config.prompt === 'own';
+  const contextSize = own ? 4096 : config.maxLength + 1;
   const context = await model.createRankingContext({
-    contextSize: config.maxLength + 1,
-    batchSize: config.maxLength + 1,
+    contextSize,
+    batchSize: Math.min(contextSize, 1024),
     threads: config.threads,
-    template: '{{query}}{{document}}',
+    ...(own ? {} : { template: '{{query}}{{document}}' as const }),
   });
   return {
-    name: `node-llama-cpp ${config.label}`,
-    async score(_query, _passages, rows) {
+    name: `node-llama-cpp ${config.label}${own ? ' (own template)' : ''}`,
+    async score(query, passages, rows) {
+      if (own) {
+        const probabilities = await context.rankAll(query, [...passages]);
+        const tokens = passages.reduce((n, passage) => n + context.calculateInputLength(query, passage), 0);
+        return { probabilities, tokens, ids: [] };
+      }
       const first = rows[0]?.ids ?? [];
       let shared = first.length - 1;
       for (const row of rows)

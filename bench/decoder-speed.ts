@@ -7,9 +7,10 @@
 // rotating; reports pairs/s, prompt tokens/s, each runner's time over the floor's, its largest |score - ours| (as
 // probabilities), the largest event-loop delay while ours scores, and the process's peak resident memory. Each fp32
 // session holds about 3 GB, so groups run as separate processes (--runners), each with its own floor.
-// Writes bench/results/decoder-speed[-int8][-gguf].{json,md}.
+// node-llama-cpp runs ours's prompt ids (--gguf-prompt ours) or its own template on the texts (own; untruncated,
+// so compare prompt tokens/s). Writes bench/results/decoder-speed[-int8][-gguf|-gguf-own].{json,md}.
 // Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--runners ours,transformers.js]
-//          [--gguf] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
+//          [--gguf [--gguf-prompt ours|own]] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     variant: { type: 'string', default: 'fp32' },
     runners: { type: 'string', default: 'ours,transformers.js' },
     gguf: { type: 'boolean', default: false },
+    'gguf-prompt': { type: 'string', default: 'ours' },
   },
 });
 const variant = args.variant === 'int8' ? 'int8' : 'fp32';
@@ -76,6 +78,7 @@ if (args.gguf)
         ...peerConfig,
         gguf: join(ggufDir, `model-${format}.gguf`),
         label: format.toUpperCase(),
+        prompt: args['gguf-prompt'] === 'own' ? 'own' : 'ours',
       }),
     );
 log(`runners: ${['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)].join(', ')}`);
@@ -105,6 +108,14 @@ interface Total {
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const names = ['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)];
 const totals = new Map<string, Total>(names.map((n) => [n, { ms: 0, pairs: 0, tokens: 0, maxDiff: 0, sameIds: 0 }]));
+// One untimed pair per runner first: sessions, arenas and llama.cpp's context allocate on their first call.
+{
+  const item = items[0] as (typeof items)[number];
+  const prep = prepared[0] as (typeof prepared)[number];
+  await runDecoder(graph, prep.feeds[0] as (typeof prep.feeds)[number]);
+  if (wanted.has('ours')) await model.rank(item.query, item.passages.slice(0, 1));
+  for (const peer of peers) await peer.score(item.query, item.passages.slice(0, 1), prep.rows.slice(0, 1));
+}
 let maxDelayMs = 0;
 for (const [q, item] of items.entries()) {
   const prep = prepared[q] as (typeof prepared)[number];
@@ -188,7 +199,8 @@ const result = {
 };
 log(JSON.stringify(result));
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}${args.gguf ? '-gguf' : ''}`;
+const ggufFile = args['gguf-prompt'] === 'own' ? '-gguf-own' : '-gguf';
+const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}${args.gguf ? ggufFile : ''}`;
 await writeFile(join(ROOT, 'bench', 'results', `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(
   join(ROOT, 'bench', 'results', `${file}.md`),
