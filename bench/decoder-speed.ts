@@ -1,10 +1,17 @@
 // A reranker on a language model at real size: random weights in Qwen3-Reranker-0.6B's shape
-// (tools/decoder_speed_model.py writes models/qwen3-0.6b-shape), on DL19 BM25 candidates. Ours (CrossEncoder in its
-// worker, as users run it) against the raw ONNX Runtime floor: the same prompts tokenized and the same batches laid
-// out as tensors before timing, only session.run timed. Alternates the two per query; reports pairs/s, prompt
-// tokens/s, the ratio, the largest event-loop delay while ours scores, and the process's peak resident memory.
-// Writes bench/results/decoder-speed.{json,md} (decoder-speed-int8.* with --variant int8).
-// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
+// (tools/decoder_speed_model.py writes models-big/qwen3-0.6b-shape), on DL19 BM25 candidates. Ours (CrossEncoder in
+// its worker, as users run it) and its peers against the raw ONNX Runtime floor, which is in every run: the same
+// prompts tokenized and the same batches laid out as tensors before timing, only session.run timed. The peers
+// (bench/decoder-peers.ts): transformers.js by hand on the same ONNX file, and with --gguf node-llama-cpp's ranking
+// context on the same weights in GGUF Q8_0 and F16 (tools/gguf_export.py). Runners take turns per query, the order
+// rotating; reports pairs/s, prompt tokens/s, each runner's time over the floor's, its largest |score - ours| (as
+// probabilities), the largest event-loop delay while ours scores, and the process's peak resident memory. Each fp32
+// session holds about 3 GB, so groups run as separate processes (--runners), each with its own floor.
+// node-llama-cpp runs ours's prompt ids (--gguf-prompt ours) or its own template on the texts (own; untruncated,
+// so compare prompt tokens/s). Writes bench/results/decoder-speed[-int8][-gguf|-gguf-own].{json,md}.
+// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--runners ours,transformers.js]
+//          [--gguf [--gguf-prompt ours|own]] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { CrossEncoder } from '../src/index.js';
 import { buildDecoderFeeds, openDecoderSession, runDecoder } from '../src/engine/decoder-session.js';
 import { planBatches } from '../src/tokenize/batches.js';
+import { openLlamaRanking, openTransformersJsDecoder, type DecoderPeer, type PeerConfig } from './decoder-peers.js';
 import { loadDl19, ROOT } from './workloads.js';
 
 const { values: args } = parseArgs({
@@ -23,18 +31,28 @@ const { values: args } = parseArgs({
     'max-length': { type: 'string', default: '256' },
     threads: { type: 'string', default: '2' },
     variant: { type: 'string', default: 'fp32' },
+    runners: { type: 'string', default: 'ours,transformers.js' },
+    gguf: { type: 'boolean', default: false },
+    'gguf-prompt': { type: 'string', default: 'ours' },
   },
 });
 const variant = args.variant === 'int8' ? 'int8' : 'fp32';
 const onnxFile = variant === 'int8' ? 'model_quantized.onnx' : 'model.onnx';
-const dir = join(ROOT, 'models', args.model as string);
+// Large models are built outside the shared test-model folder.
+const dir = [join(ROOT, 'models-big', args.model as string), join(ROOT, 'models', args.model as string)].find((d) =>
+  existsSync(join(d, 'config.json')),
+);
+if (dir === undefined) throw new Error(`no models-big/${args.model} or models/${args.model}: see bench/README.md`);
+const ggufDir = join(ROOT, 'models-big', 'gguf', args.model as string);
 const threads = Number(args.threads);
 const maxLength = Number(args['max-length']);
+const wanted = new Set((args.runners as string).split(',').filter((name) => name !== ''));
 const log = (m: string) => process.stderr.write(`[decoder-speed] ${m}\n`);
 
 const items = (await loadDl19())
   .slice(0, Number(args.queries))
   .map((item) => ({ ...item, passages: item.passages.slice(0, Number(args.candidates)) }));
+// Ours prepares every runner's prompt ids, so it is loaded even when it is not timed.
 const model = await CrossEncoder.load(dir, { maxLength, threads, activation: 'none', variant });
 const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, number>;
 const graph = await openDecoderSession(
@@ -43,6 +61,27 @@ const graph = await openDecoderSession(
   { heads: config['num_key_value_heads'], headDim: config['head_dim'] },
 );
 log(`loaded ${args.model}: maxLength ${model.info.maxLength}, maxBatchTokens ${model.info.maxBatchTokens}`);
+const peerConfig: PeerConfig = {
+  dir,
+  variant,
+  threads,
+  maxLength,
+  batchSize: 32,
+  maxBatchTokens: model.info.maxBatchTokens,
+};
+const peers: DecoderPeer[] = [];
+if (wanted.has('transformers.js')) peers.push(await openTransformersJsDecoder(peerConfig));
+if (args.gguf)
+  for (const format of ['q8_0', 'f16'])
+    peers.push(
+      await openLlamaRanking({
+        ...peerConfig,
+        gguf: join(ggufDir, `model-${format}.gguf`),
+        label: format.toUpperCase(),
+        prompt: args['gguf-prompt'] === 'own' ? 'own' : 'ours',
+      }),
+    );
+log(`runners: ${['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)].join(', ')}`);
 
 // The floor's input: ours's own prompt ids and batch plan, laid out before timing.
 const prepared = await Promise.all(
@@ -54,41 +93,95 @@ const prepared = await Promise.all(
       model.info.maxBatchTokens,
     );
     const tokens = rows.reduce((n, r) => n + r.ids.length, 0);
-    return { tokens, feeds: batches.map((b) => buildDecoderFeeds(rows, b, graph, 0)) };
+    return { rows, tokens, feeds: batches.map((b) => buildDecoderFeeds(rows, b, graph, 0)) };
   }),
 );
 
-const totals = { ours: { ms: 0, pairs: 0, tokens: 0 }, floor: { ms: 0, pairs: 0, tokens: 0 } };
+interface Total {
+  ms: number;
+  pairs: number;
+  tokens: number;
+  /** Largest |probability - ours's| over the pairs, and how many pairs had ours's exact prompt ids. */
+  maxDiff: number;
+  sameIds: number;
+}
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const names = ['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)];
+const totals = new Map<string, Total>(names.map((n) => [n, { ms: 0, pairs: 0, tokens: 0, maxDiff: 0, sameIds: 0 }]));
+// One untimed pair per runner first: sessions, arenas and llama.cpp's context allocate on their first call.
+{
+  const item = items[0] as (typeof items)[number];
+  const prep = prepared[0] as (typeof prepared)[number];
+  await runDecoder(graph, prep.feeds[0] as (typeof prep.feeds)[number]);
+  if (wanted.has('ours')) await model.rank(item.query, item.passages.slice(0, 1));
+  for (const peer of peers) await peer.score(item.query, item.passages.slice(0, 1), prep.rows.slice(0, 1));
+}
 let maxDelayMs = 0;
 for (const [q, item] of items.entries()) {
-  for (const which of q % 2 === 0 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
+  const prep = prepared[q] as (typeof prepared)[number];
+  const peerScores = new Map<string, { probabilities: number[]; ids: readonly (readonly number[])[] }>();
+  // Ours's scores on these pairs, for the peers to be compared with (from the timed run when ours is timed).
+  let oursScores: number[] | undefined;
+  const order = names.map((_, k) => names[(k + q) % names.length] as string);
+  for (const name of order) {
+    const total = totals.get(name) as Total;
+    let tokens = prep.tokens;
     const t = performance.now();
-    if (which === 'ours') {
+    if (name === 'ours') {
       const histogram = monitorEventLoopDelay({ resolution: 1 });
       histogram.enable();
-      await model.rank(item.query, item.passages);
+      const ranked = await model.rank(item.query, item.passages);
       histogram.disable();
       maxDelayMs = Math.max(maxDelayMs, histogram.max / 1e6);
+      oursScores = new Array<number>(item.passages.length);
+      for (const r of ranked) oursScores[r.index] = sigmoid(r.score);
+    } else if (name === 'floor') {
+      for (const feeds of prep.feeds) await runDecoder(graph, feeds);
     } else {
-      for (const feeds of (prepared[q] as (typeof prepared)[number]).feeds) await runDecoder(graph, feeds);
+      const peer = peers.find((p) => p.name === name) as DecoderPeer;
+      const out = await peer.score(item.query, item.passages, prep.rows);
+      tokens = out.tokens;
+      peerScores.set(name, out);
     }
     const ms = performance.now() - t;
-    totals[which].ms += ms;
-    totals[which].pairs += item.passages.length;
-    totals[which].tokens += (prepared[q] as (typeof prepared)[number]).tokens;
-    log(`query ${q + 1}/${items.length} ${which}: ${item.passages.length} pairs in ${(ms / 1000).toFixed(1)} s`);
+    total.ms += ms;
+    total.pairs += item.passages.length;
+    total.tokens += tokens;
+    log(`query ${q + 1}/${items.length} ${name}: ${item.passages.length} pairs in ${(ms / 1000).toFixed(1)} s`);
+  }
+  // Agreement with ours, once every runner has scored this query.
+  oursScores ??= (await model.score(item.passages.map((p): [string, string] => [item.query, p]))).map(sigmoid);
+  for (const [name, out] of peerScores) {
+    const total = totals.get(name) as Total;
+    out.probabilities.forEach((p, i) => {
+      total.maxDiff = Math.max(total.maxDiff, Math.abs(p - ((oursScores as number[])[i] as number)));
+      const mine = out.ids[i] ?? [];
+      const theirs = (prep.rows[i] as { ids: readonly number[] }).ids;
+      if (mine.length === theirs.length && mine.every((id, k) => id === theirs[k])) total.sameIds++;
+    });
   }
 }
 await model.dispose();
 await graph.session.release();
+for (const peer of peers) await peer.dispose();
 
-const rate = (t: { ms: number; pairs: number; tokens: number }) => ({
-  pairsPerSec: t.pairs / (t.ms / 1000),
-  tokensPerSec: t.tokens / (t.ms / 1000),
+const floor = totals.get('floor') as Total;
+const runners = names.map((name) => {
+  const t = totals.get(name) as Total;
+  const peer = name !== 'floor' && name !== 'ours';
+  return {
+    name,
+    pairsPerSec: t.pairs / (t.ms / 1000),
+    tokensPerSec: t.tokens / (t.ms / 1000),
+    meanPromptTokens: t.tokens / t.pairs,
+    overFloorTime: t.ms / floor.ms,
+    ...(peer ? { maxAbsDiffToOurs: t.maxDiff, sameIdsAsOurs: `${t.sameIds}/${t.pairs}` } : {}),
+  };
 });
 const result = {
   model: args.model,
   variant,
+  gguf: args.gguf,
   shape: {
     layers: config['num_hidden_layers'],
     hidden: config['hidden_size'],
@@ -98,34 +191,39 @@ const result = {
   candidates: Number(args.candidates),
   maxLength,
   threads,
-  meanPromptTokens: totals.ours.tokens / totals.ours.pairs,
-  ours: rate(totals.ours),
-  floor: rate(totals.floor),
-  oursOverFloorTime: totals.ours.ms / totals.floor.ms,
-  maxEventLoopDelayMs: maxDelayMs,
+  runners,
+  maxEventLoopDelayMs: wanted.has('ours') ? maxDelayMs : undefined,
   peakRssMiB: process.resourceUsage().maxRSS / 1024,
   loadavg: loadavg(),
   node: process.version,
 };
 log(JSON.stringify(result));
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}`;
+const ggufFile = args['gguf-prompt'] === 'own' ? '-gguf-own' : '-gguf';
+const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}${args.gguf ? ggufFile : ''}`;
 await writeFile(join(ROOT, 'bench', 'results', `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(
   join(ROOT, 'bench', 'results', `${file}.md`),
   [
-    `# ${args.model} (${variant}): ${result.shape.layers} layers, hidden ${result.shape.hidden}, vocabulary ${result.shape.vocabulary}`,
+    `# ${args.model} (${variant}${args.gguf ? ', GGUF' : ''}): ${result.shape.layers} layers, hidden ${result.shape.hidden}, vocabulary ${result.shape.vocabulary}`,
     '',
     `DL19 BM25, ${items.length} queries x ${result.candidates} candidates, maxLength ${maxLength}, ${threads} threads, ` +
-      `mean prompt ${result.meanPromptTokens.toFixed(0)} tokens, load average ${result.loadavg.map((x) => x.toFixed(1)).join(' ')}.`,
+      `load average ${result.loadavg.map((x) => x.toFixed(1)).join(' ')}; runners interleaved per query.`,
     '',
-    '| runner | pairs/s | prompt tokens/s |',
-    '| --- | --- | --- |',
-    `| ours (worker) | ${result.ours.pairsPerSec.toFixed(2)} | ${result.ours.tokensPerSec.toFixed(0)} |`,
-    `| raw ONNX Runtime floor | ${result.floor.pairsPerSec.toFixed(2)} | ${result.floor.tokensPerSec.toFixed(0)} |`,
+    '| runner | pairs/s | prompt tokens/s | mean prompt tokens | time / floor | max abs diff to ours (probability) | prompt ids as ours |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...runners.map(
+      (r) =>
+        `| ${r.name === 'floor' ? `raw ONNX Runtime floor (${variant})` : r.name === 'ours' ? `ours (worker, ${variant})` : r.name} | ` +
+        `${r.pairsPerSec.toFixed(2)} | ${r.tokensPerSec.toFixed(0)} | ${r.meanPromptTokens.toFixed(0)} | ` +
+        `${r.overFloorTime.toFixed(2)}x | ${r.maxAbsDiffToOurs === undefined ? '' : r.maxAbsDiffToOurs.toExponential(1)} | ` +
+        `${r.sameIdsAsOurs ?? ''} |`,
+    ),
     '',
-    `Ours takes ${result.oursOverFloorTime.toFixed(2)}x the floor's time; largest event-loop delay while ours scored ` +
-      `${result.maxEventLoopDelayMs.toFixed(1)} ms; peak resident memory ${result.peakRssMiB.toFixed(0)} MiB.`,
+    (result.maxEventLoopDelayMs === undefined
+      ? ''
+      : `Largest event-loop delay while ours scored ${result.maxEventLoopDelayMs.toFixed(1)} ms; `) +
+      `peak resident memory of the process (all runners) ${result.peakRssMiB.toFixed(0)} MiB.`,
     '',
   ].join('\n'),
 );

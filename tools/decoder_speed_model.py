@@ -3,10 +3,11 @@
 The weights do not matter for speed; the shape does (Qwen3-Reranker-0.6B's config.json: 28 layers, hidden 1024,
 16 query and 8 key-value heads of 128, MLP 3072, a 151,669-word vocabulary tied to the embeddings). The tokenizer and
 chat template are models/fam-qwen3's, so prompts are longer in tokens than with Qwen's own 151k vocabulary; compare
-tokens per second rather than pairs per second with other measurements. Never built by `npm run models` or by tests:
-about 2.4 GB written and a few minutes of export.
+tokens per second rather than pairs per second with other measurements. The Hugging Face weights (model.safetensors)
+are saved beside the ONNX files so that tools/gguf_export.py converts the same weights to GGUF. Never built by
+`npm run models` or by tests: about 5 GB written and a few minutes of export.
 
-Usage: .venv/bin/python tools/decoder_speed_model.py [--out models/qwen3-0.6b-shape]
+Usage: .venv/bin/python tools/decoder_speed_model.py [--out models-big/qwen3-0.6b-shape]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="models/qwen3-0.6b-shape")
+    ap.add_argument("--out", default="models-big/qwen3-0.6b-shape")
     ap.add_argument("--source", default="models/fam-qwen3", help="the tiny model whose tokenizer and template to use")
     ap.add_argument("--int8-only", action="store_true", help="only add onnx/model_quantized.onnx to a built folder")
     args = ap.parse_args(argv)
@@ -63,7 +64,8 @@ def main(argv=None) -> int:
     t = time.time()
     model = Qwen3ForCausalLM(config).eval()
     print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.0f} M ({time.time() - t:.0f} s)", flush=True)
-    config.save_pretrained(str(out))
+    # The same weights for llama.cpp's converter, which reads safetensors and config.json.
+    model.save_pretrained(str(out), safe_serialization=True)
 
     class Graph(torch.nn.Module):
         def __init__(self):
