@@ -5,6 +5,7 @@
 # adapter, each with only its framework: the subpath imports, requires and ranks. Needs the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 
 npm run build >/dev/null
 work="$(mktemp -d "${TMPDIR:-/tmp}/lce-pack-check.XXXXXX")"
@@ -60,6 +61,27 @@ if [ "$answered" != "$version" ]; then
   exit 1
 fi
 echo "--version: $answered"
+
+# node-llama-cpp is an optional peer that npm does not install: GGUF weights then fail with an error naming it,
+# while the same model's ONNX file loads as before.
+gguf_model="$root/models/fam-qwen3"
+if [ -f "$gguf_model/gguf/model-q8_0.gguf" ]; then
+  GGUF_MODEL="$gguf_model" node --input-type=module -e "
+    const { CrossEncoder, MissingDependencyError } = await import('langchain-cross-encoder');
+    const dir = process.env.GGUF_MODEL;
+    const error = await CrossEncoder.load(dir, { ggufFile: 'gguf/model-q8_0.gguf', worker: false }).catch((e) => e);
+    if (!(error instanceof MissingDependencyError) || error.packageName !== 'node-llama-cpp') {
+      throw new Error('gguf without node-llama-cpp: expected MissingDependencyError, got ' + error);
+    }
+    const model = await CrossEncoder.load(dir, { worker: false });
+    await model.score([['q', 'd']]);
+    await model.dispose();
+    console.log('gguf without node-llama-cpp: ok (' + error.message.split('.')[0] + ')');
+  "
+else
+  echo "pack-check: $gguf_model/gguf is not built; run npm run models" >&2
+  exit 1
+fi
 
 # Remote use needs no native addon: with onnxruntime-node and the tokenizer binding gone from the app, the remote
 # entry and the main entry's RemoteScorer still import and score against a stub server; the engine says what is

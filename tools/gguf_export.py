@@ -1,23 +1,30 @@
 """A Qwen3-Reranker-style Hugging Face folder to GGUF with llama.cpp's own converter, for node-llama-cpp's ranking context.
 
-The converter (convert_hf_to_gguf.py, from the llama-cpp-python source distribution that tools/gguf-venv.sh unpacks
-into venv-gguf) treats a Qwen3ForCausalLM as a reranker when the folder's README.md has a "# Qwen3-Reranker" heading,
+The converter (convert_hf_to_gguf.py with the gguf-py it imports, from the llama-cpp-python source distribution on
+PyPI, unpacked once beside the running venv; the tooling venv has every package it needs) treats a Qwen3ForCausalLM as a reranker when the folder's README.md has a "# Qwen3-Reranker" heading,
 as the official model card does. It then keeps only the "yes" and "no" rows of the output head as a two-label
 classifier, sets pooling RANK, and writes a fixed "rerank" chat template with the default instruction. The model
 folder is never changed: the converter reads a staging folder of links to its files plus that README.md.
 
-Usage: ~/.cache/langchain-cross-encoder-ci/venv-gguf/bin/python tools/gguf_export.py MODEL_DIR
-         [--outtype f16 q8_0] [--out-dir models-big/gguf/<name>]
-Writes <out-dir>/model-f16.gguf and <out-dir>/model-q8_0.gguf.
+Usage: .venv/bin/python tools/gguf_export.py MODEL_DIR [--outtype f16 q8_0] [--out-dir models-big/gguf/<name>]
+         [--causal-lm]
+Writes <out-dir>/model-<outtype>.gguf (with --causal-lm, <out-dir>/causal-lm-<outtype>.gguf: the language model
+without the ranking head, which the engine refuses; the tests use it to check that).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
+
+# The llama-cpp-python release whose vendored llama.cpp converter is used; node-llama-cpp 3.21.1 reads its output.
+LLAMA_CPP_PYTHON = "0.3.36"
 
 # Qwen2's pre-tokenizer regex, which llama.cpp implements under the name "qwen2".
 QWEN2_PRETOKENIZER = (
@@ -26,13 +33,28 @@ QWEN2_PRETOKENIZER = (
 OUTTYPES = ("f16", "q8_0", "f32", "bf16")
 
 
-def find_converter() -> Path:
-    found = sorted(Path(sys.prefix).glob("llama.cpp-*/convert_hf_to_gguf.py"))
-    if not found:
-        raise SystemExit(
-            f"no llama.cpp converter under {sys.prefix}: run `bash tools/gguf-venv.sh` and this script with its python"
+def ensure_converter(home: Path | None = None) -> Path:
+    """The converter's folder, unpacked from the llama-cpp-python source distribution the first time (pip downloads it
+    from PyPI; nothing is built or installed)."""
+    converter = (home or Path(sys.prefix)) / f"llama.cpp-{LLAMA_CPP_PYTHON}"
+    if (converter / "convert_hf_to_gguf.py").is_file():
+        return converter
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "--no-deps",
+             "--no-binary", ":all:", f"llama-cpp-python=={LLAMA_CPP_PYTHON}", "-d", tmp],
+            check=True,
         )
-    return found[-1].parent
+        prefix = f"llama_cpp_python-{LLAMA_CPP_PYTHON}/vendor/llama.cpp/"
+        wanted = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/", "LICENSE")
+        with tarfile.open(Path(tmp) / f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz") as archive:
+            members = [m for m in archive.getmembers() if m.name.startswith(prefix) and m.name[len(prefix):].startswith(wanted)]
+            archive.extractall(tmp, members=members, filter="data")
+        staged = converter.with_name(converter.name + ".tmp")
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.move(str(Path(tmp) / prefix), staged)
+        staged.rename(converter)
+    return converter
 
 
 def pretokenizer_regexes(tokenizer_json: Path) -> list[str]:
@@ -62,15 +84,46 @@ def map_unknown_pretokenizer(model_dir: Path) -> None:
     base.TextModel.get_vocab_base_pre = get_vocab_base_pre
 
 
-def stage(model_dir: Path, into: Path) -> Path:
-    """Links to the model's top-level files, plus the README heading by which the converter recognises a reranker."""
+def stage(model_dir: Path, into: Path, reranker: bool = True) -> Path:
+    """Links to the model's top-level files, plus the README heading by which the converter recognises a reranker
+    (left out for the plain language model)."""
     staged = into / model_dir.name
     staged.mkdir()
     for item in model_dir.iterdir():
         if item.is_file() and item.name != "README.md":
             (staged / item.name).symlink_to(item.resolve())
-    (staged / "README.md").write_text("# Qwen3-Reranker\n", encoding="utf-8")
+    if reranker:
+        (staged / "README.md").write_text("# Qwen3-Reranker\n", encoding="utf-8")
     return staged
+
+
+def export(model_dir: Path, out_dir: Path, outtypes: list[str], causal_lm: bool = False, log=print) -> list[Path]:
+    """Converts `model_dir` (a Qwen3ForCausalLM reranker folder) once per outtype into `out_dir`; returns the files."""
+    model_dir = model_dir.resolve()
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    if config.get("architectures") != ["Qwen3ForCausalLM"]:
+        raise SystemExit(f"{model_dir} is a {config.get('architectures')}; this tool converts Qwen3ForCausalLM rerankers")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    converter = ensure_converter()
+    if str(converter) not in sys.path:
+        sys.path.insert(0, str(converter))
+    import convert_hf_to_gguf
+
+    map_unknown_pretokenizer(model_dir)
+    written = []
+    argv = sys.argv
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = stage(model_dir, Path(tmp), reranker=not causal_lm)
+        for outtype in outtypes:
+            outfile = out_dir / f"{'causal-lm' if causal_lm else 'model'}-{outtype}.gguf"
+            sys.argv = ["convert_hf_to_gguf.py", str(staged), "--outtype", outtype, "--outfile", str(outfile)]
+            try:
+                convert_hf_to_gguf.main()
+            finally:
+                sys.argv = argv
+            log(f"wrote {outfile} ({outfile.stat().st_size / 2**20:.1f} MiB)")
+            written.append(outfile)
+    return written
 
 
 def main(argv=None) -> int:
@@ -78,26 +131,11 @@ def main(argv=None) -> int:
     ap.add_argument("model", help="a Hugging Face folder with model.safetensors, config.json and tokenizer.json")
     ap.add_argument("--outtype", nargs="+", default=["f16", "q8_0"], choices=OUTTYPES)
     ap.add_argument("--out-dir", help="default: models-big/gguf/<model folder name>")
+    ap.add_argument("--causal-lm", action="store_true", help="convert as a plain language model, without ranking head")
     args = ap.parse_args(argv)
-    model_dir = Path(args.model).resolve()
-    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    if config.get("architectures") != ["Qwen3ForCausalLM"]:
-        raise SystemExit(f"{model_dir} is a {config.get('architectures')}; this tool converts Qwen3ForCausalLM rerankers")
-    out_dir = Path(args.out_dir or Path("models-big") / "gguf" / model_dir.name).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    converter = find_converter()
-    sys.path.insert(0, str(converter))
-    import convert_hf_to_gguf
-
-    map_unknown_pretokenizer(model_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = stage(model_dir, Path(tmp))
-        for outtype in args.outtype:
-            outfile = out_dir / f"model-{outtype}.gguf"
-            sys.argv = ["convert_hf_to_gguf.py", str(staged), "--outtype", outtype, "--outfile", str(outfile)]
-            convert_hf_to_gguf.main()
-            print(f"wrote {outfile} ({outfile.stat().st_size / 2**20:.0f} MiB)", flush=True)
+    model_dir = Path(args.model)
+    out_dir = Path(args.out_dir or Path("models-big") / "gguf" / model_dir.resolve().name).resolve()
+    export(model_dir, out_dir, args.outtype, causal_lm=args.causal_lm)
     return 0
 
 
