@@ -296,7 +296,8 @@ function tokenizerKind(dir: string): string {
 // ---- run -----------------------------------------------------------------------------------------------------
 
 const sets = textSets();
-const block = readJson<{ sweep: { block: number } }>(join(MODELS, 'fam-electra', 'tokenizer-reference.json')).sweep.block;
+const block = readJson<{ sweep: { block: number } }>(join(MODELS, 'fam-electra', 'tokenizer-reference.json')).sweep
+  .block;
 const groups = new Map<string, string[]>();
 for (const model of MODEL_NAMES) {
   const dir = join(MODELS, model);
