@@ -7,7 +7,7 @@
 // 3. the score of the reference's own ids fed straight to the context, which isolates the weights' format from the
 //    tokenization. An instruction goes in only as part of a whole custom template: the context has no option for it.
 // Writes bench/results/decoder-gguf-parity.{json,md}.
-// Usage: tsx bench/decoder-gguf-parity.ts [--dir models-big/gguf/fam-qwen3] [--threads 2]
+// Usage: tsx bench/decoder-gguf-parity.ts [--dir models/fam-qwen3/gguf] [--formats f32,q8_0] [--threads 2]
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,9 +16,9 @@ import { ROOT } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
-    dir: { type: 'string', default: join('models-big', 'gguf', 'fam-qwen3') },
+    dir: { type: 'string', default: join('models', 'fam-qwen3', 'gguf') },
     threads: { type: 'string', default: '2' },
-    formats: { type: 'string', default: 'f16,q8_0' },
+    formats: { type: 'string', default: 'f32,q8_0' },
   },
 });
 const log = (m: string) => process.stderr.write(`[gguf-parity] ${m}\n`);

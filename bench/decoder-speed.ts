@@ -4,12 +4,13 @@
 // prompts tokenized and the same batches laid out as tensors before timing, only session.run timed. The peers
 // (bench/decoder-peers.ts): transformers.js by hand on the same ONNX file, and with --gguf node-llama-cpp's ranking
 // context on the same weights in GGUF Q8_0 and F16 (tools/gguf_export.py). Runners take turns per query, the order
-// rotating; reports pairs/s, prompt tokens/s, each runner's time over the floor's, its largest |score - ours| (as
-// probabilities), the largest event-loop delay while ours scores, and the process's peak resident memory. Each fp32
+// rotating. `--runners ours-gguf` adds ours on the GGUF Q8_0 weights (`ggufFile`: llama.cpp in the worker, on the
+// prompts ours builds), timed as ours is. Reports pairs/s, prompt tokens/s, each runner's time over the floor's, its largest |score - ours| (as
+// probabilities), the largest event-loop delay while each of ours's engines scores, and the process's peak resident memory. Each fp32
 // session holds about 3 GB, so groups run as separate processes (--runners), each with its own floor.
 // node-llama-cpp runs ours's prompt ids (--gguf-prompt ours) or its own template on the texts (own; untruncated,
 // so compare prompt tokens/s). Writes bench/results/decoder-speed[-int8][-gguf|-gguf-own].{json,md}.
-// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--runners ours,transformers.js]
+// Usage: tsx bench/decoder-speed.ts [--model qwen3-0.6b-shape] [--variant fp32|int8] [--runners ours,ours-gguf,transformers.js]
 //          [--gguf [--gguf-prompt ours|own]] [--queries 2] [--candidates 8] [--max-length 256] [--threads 2]
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -43,7 +44,8 @@ const dir = [join(ROOT, 'models-big', args.model as string), join(ROOT, 'models'
   existsSync(join(d, 'config.json')),
 );
 if (dir === undefined) throw new Error(`no models-big/${args.model} or models/${args.model}: see bench/README.md`);
-const ggufDir = join(ROOT, 'models-big', 'gguf', args.model as string);
+// tools/gguf_export.py writes the GGUF files into the model's own folder, where `ggufFile` finds them.
+const ggufDir = join(dir, 'gguf');
 const threads = Number(args.threads);
 const maxLength = Number(args['max-length']);
 const wanted = new Set((args.runners as string).split(',').filter((name) => name !== ''));
@@ -69,6 +71,14 @@ const peerConfig: PeerConfig = {
   batchSize: 32,
   maxBatchTokens: model.info.maxBatchTokens,
 };
+// Ours on the GGUF Q8_0 weights (`ggufFile`, llama.cpp in the worker), timed like ours on ONNX.
+const oursGguf = wanted.has('ours-gguf')
+  ? await CrossEncoder.load(dir, { maxLength, threads, activation: 'none', ggufFile: 'gguf/model-q8_0.gguf' })
+  : undefined;
+const engines = new Map<string, CrossEncoder>([
+  ...(wanted.has('ours') ? [['ours', model] as const] : []),
+  ...(oursGguf === undefined ? [] : [['ours-gguf', oursGguf] as const]),
+]);
 const peers: DecoderPeer[] = [];
 if (wanted.has('transformers.js')) peers.push(await openTransformersJsDecoder(peerConfig));
 if (args.gguf)
@@ -81,7 +91,7 @@ if (args.gguf)
         prompt: args['gguf-prompt'] === 'own' ? 'own' : 'ours',
       }),
     );
-log(`runners: ${['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)].join(', ')}`);
+log(`runners: ${['floor', ...engines.keys(), ...peers.map((p) => p.name)].join(', ')}`);
 
 // The floor's input: ours's own prompt ids and batch plan, laid out before timing.
 const prepared = await Promise.all(
@@ -106,17 +116,18 @@ interface Total {
   sameIds: number;
 }
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-const names = ['floor', ...(wanted.has('ours') ? ['ours'] : []), ...peers.map((p) => p.name)];
+const names = ['floor', ...engines.keys(), ...peers.map((p) => p.name)];
 const totals = new Map<string, Total>(names.map((n) => [n, { ms: 0, pairs: 0, tokens: 0, maxDiff: 0, sameIds: 0 }]));
 // One untimed pair per runner first: sessions, arenas and llama.cpp's context allocate on their first call.
 {
   const item = items[0] as (typeof items)[number];
   const prep = prepared[0] as (typeof prepared)[number];
   await runDecoder(graph, prep.feeds[0] as (typeof prep.feeds)[number]);
-  if (wanted.has('ours')) await model.rank(item.query, item.passages.slice(0, 1));
+  for (const engine of engines.values()) await engine.rank(item.query, item.passages.slice(0, 1));
   for (const peer of peers) await peer.score(item.query, item.passages.slice(0, 1), prep.rows.slice(0, 1));
 }
-let maxDelayMs = 0;
+// The largest event-loop delay while each of ours's engines scored.
+const maxDelay = new Map<string, number>();
 for (const [q, item] of items.entries()) {
   const prep = prepared[q] as (typeof prepared)[number];
   const peerScores = new Map<string, { probabilities: number[]; ids: readonly (readonly number[])[] }>();
@@ -127,14 +138,17 @@ for (const [q, item] of items.entries()) {
     const total = totals.get(name) as Total;
     let tokens = prep.tokens;
     const t = performance.now();
-    if (name === 'ours') {
+    const engine = engines.get(name);
+    if (engine !== undefined) {
       const histogram = monitorEventLoopDelay({ resolution: 1 });
       histogram.enable();
-      const ranked = await model.rank(item.query, item.passages);
+      const ranked = await engine.rank(item.query, item.passages);
       histogram.disable();
-      maxDelayMs = Math.max(maxDelayMs, histogram.max / 1e6);
-      oursScores = new Array<number>(item.passages.length);
-      for (const r of ranked) oursScores[r.index] = sigmoid(r.score);
+      maxDelay.set(name, Math.max(maxDelay.get(name) ?? 0, histogram.max / 1e6));
+      const scores = new Array<number>(item.passages.length);
+      for (const r of ranked) scores[r.index] = sigmoid(r.score);
+      if (name === 'ours') oursScores = scores;
+      else peerScores.set(name, { probabilities: scores, ids: prep.rows.map((r) => r.ids) });
     } else if (name === 'floor') {
       for (const feeds of prep.feeds) await runDecoder(graph, feeds);
     } else {
@@ -162,6 +176,7 @@ for (const [q, item] of items.entries()) {
   }
 }
 await model.dispose();
+await oursGguf?.dispose();
 await graph.session.release();
 for (const peer of peers) await peer.dispose();
 
@@ -192,12 +207,17 @@ const result = {
   maxLength,
   threads,
   runners,
-  maxEventLoopDelayMs: wanted.has('ours') ? maxDelayMs : undefined,
+  maxEventLoopDelayMs: Object.fromEntries(maxDelay),
   peakRssMiB: process.resourceUsage().maxRSS / 1024,
   loadavg: loadavg(),
   node: process.version,
 };
 log(JSON.stringify(result));
+const RUNNER_LABELS: Record<string, string> = {
+  floor: `raw ONNX Runtime floor (${variant})`,
+  ours: `ours (worker, ${variant})`,
+  'ours-gguf': 'ours (worker, GGUF Q8_0 through llama.cpp)',
+};
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
 const ggufFile = args['gguf-prompt'] === 'own' ? '-gguf-own' : '-gguf';
 const file = `decoder-speed${variant === 'int8' ? '-int8' : ''}${args.gguf ? ggufFile : ''}`;
@@ -214,16 +234,15 @@ await writeFile(
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...runners.map(
       (r) =>
-        `| ${r.name === 'floor' ? `raw ONNX Runtime floor (${variant})` : r.name === 'ours' ? `ours (worker, ${variant})` : r.name} | ` +
+        `| ${RUNNER_LABELS[r.name] ?? r.name} | ` +
         `${r.pairsPerSec.toFixed(2)} | ${r.tokensPerSec.toFixed(0)} | ${r.meanPromptTokens.toFixed(0)} | ` +
         `${r.overFloorTime.toFixed(2)}x | ${r.maxAbsDiffToOurs === undefined ? '' : r.maxAbsDiffToOurs.toExponential(1)} | ` +
         `${r.sameIdsAsOurs ?? ''} |`,
     ),
     '',
-    (result.maxEventLoopDelayMs === undefined
-      ? ''
-      : `Largest event-loop delay while ours scored ${result.maxEventLoopDelayMs.toFixed(1)} ms; `) +
-      `peak resident memory of the process (all runners) ${result.peakRssMiB.toFixed(0)} MiB.`,
+    [...maxDelay]
+      .map(([name, ms]) => `Largest event-loop delay while ${RUNNER_LABELS[name]} scored ${ms.toFixed(1)} ms; `)
+      .join('') + `peak resident memory of the process (all runners) ${result.peakRssMiB.toFixed(0)} MiB.`,
     '',
   ].join('\n'),
 );

@@ -6,8 +6,7 @@ as the official model card does. It then keeps only the "yes" and "no" rows of t
 classifier, sets pooling RANK, and writes a fixed "rerank" chat template with the default instruction. The model
 folder is never changed: the converter reads a staging folder of links to its files plus that README.md.
 
-Usage: .venv/bin/python tools/gguf_export.py MODEL_DIR [--outtype f16 q8_0] [--out-dir models-big/gguf/<name>]
-         [--causal-lm]
+Usage: .venv/bin/python tools/gguf_export.py MODEL_DIR [--outtype f16 q8_0] [--out-dir MODEL_DIR/gguf] [--causal-lm]
 Writes <out-dir>/model-<outtype>.gguf (with --causal-lm, <out-dir>/causal-lm-<outtype>.gguf: the language model
 without the ranking head, which the engine refuses; the tests use it to check that).
 """
@@ -130,11 +129,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="a Hugging Face folder with model.safetensors, config.json and tokenizer.json")
     ap.add_argument("--outtype", nargs="+", default=["f16", "q8_0"], choices=OUTTYPES)
-    ap.add_argument("--out-dir", help="default: models-big/gguf/<model folder name>")
+    ap.add_argument("--out-dir", help="default: MODEL_DIR/gguf, where CrossEncoder's `ggufFile: 'gguf/...'` finds them")
     ap.add_argument("--causal-lm", action="store_true", help="convert as a plain language model, without ranking head")
     args = ap.parse_args(argv)
     model_dir = Path(args.model)
-    out_dir = Path(args.out_dir or Path("models-big") / "gguf" / model_dir.resolve().name).resolve()
+    out_dir = Path(args.out_dir or model_dir / "gguf").resolve()
     export(model_dir, out_dir, args.outtype, causal_lm=args.causal_lm)
     return 0
 

@@ -4,9 +4,11 @@ import type { GgufModel, GgufRanker } from '../platform/platform.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import type { DecoderForward } from './decoder-forward.js';
 
-// Contexts start this long and double as longer prompts arrive, up to maxLength: a context's memory grows with its
-// length, and a reranker's window (tens of thousands of tokens for Qwen3) is far longer than most prompts.
-const FIRST_CONTEXT_TOKENS = 1024;
+// A context is sized to the longest prompt seen so far, doubling from this (llama.cpp's own granularity), up to
+// maxLength: its memory and its time per token grow with its length (a 1024-token context ran 0.6B-shape prompts of
+// 250 tokens 28% slower than a 512-token one), and a reranker's window (tens of thousands of tokens for Qwen3) is far
+// longer than most prompts.
+const SMALLEST_CONTEXT_TOKENS = 256;
 // llama.cpp reports probabilities held in 32 bits: this bounds each, so a saturated one gives a large finite score
 // instead of an infinite one.
 const SMALLEST_PROBABILITY = 2 ** -149;
@@ -58,6 +60,8 @@ export class GgufDecoderForward implements DecoderForward {
   async score(rows: readonly AssembledPair[], batch: readonly number[]) {
     const scores = new Float32Array(batch.length);
     let tokens = 0;
+    // One context for the whole batch: sized once to its longest prompt rather than regrown along the way.
+    await this.#rankerFor(Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length)));
     for (const [k, row] of batch.entries()) {
       const ids = (rows[row] as AssembledPair).ids;
       const ranker = await this.#rankerFor(ids.length);
@@ -87,7 +91,7 @@ export class GgufDecoderForward implements DecoderForward {
   /** A context that holds `length` tokens: the open one, or a longer one in its place. */
   async #rankerFor(length: number): Promise<GgufRanker> {
     if (this.#ranker !== undefined && length < this.#ranker.contextTokens) return this.#ranker;
-    let size = this.#ranker?.contextTokens ?? FIRST_CONTEXT_TOKENS;
+    let size = this.#ranker?.contextTokens ?? SMALLEST_CONTEXT_TOKENS;
     while (size <= length) size *= 2;
     size = Math.min(size, this.#maxTokens);
     await this.#ranker?.release();
