@@ -114,6 +114,19 @@ describe.skipIf(skip)('GGUF weights through llama.cpp', { timeout: 600_000 }, ()
       ).toBeLessThan(TOLERANCE);
     });
 
+    it('gives overlapping calls on the calling thread the scores they get one at a time', async () => {
+      const [query, passage] = golden.pairs[3] as [string, string];
+      const calls: [string, string][][] = [
+        golden.pairs.slice(0, 20),
+        [[query, Array.from({ length: 30 }, () => passage).join(' ')]],
+        golden.pairs.slice(20, 30),
+      ];
+      const together = await Promise.all(calls.map((pairs) => gguf.score(pairs, { activation: 'none', batchSize: 4 })));
+      for (const [k, pairs] of calls.entries()) {
+        expect(together[k]).toEqual(await gguf.score(pairs, { activation: 'none', batchSize: 4 }));
+      }
+    });
+
     it('splits long documents into the windows ONNX Runtime scores, and ranks them through the reranker', async () => {
       const docs = golden.pairs.slice(0, 12).map(([, d]) => d);
       const query = (golden.pairs[0] as [string, string])[0];

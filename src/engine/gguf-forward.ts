@@ -26,6 +26,9 @@ export class GgufDecoderForward implements DecoderForward {
   readonly #path: string;
   readonly #maxTokens: number;
   #ranker: GgufRanker | undefined;
+  // Batches run one after another: a call running on the calling thread may overlap another, and a context must not
+  // be replaced by a longer one while a prompt is in it.
+  #turn: Promise<unknown> = Promise.resolve();
 
   private constructor(model: GgufModel, path: string, maxTokens: number) {
     this.#model = model;
@@ -57,7 +60,20 @@ export class GgufDecoderForward implements DecoderForward {
     return forward;
   }
 
-  async score(rows: readonly AssembledPair[], batch: readonly number[]) {
+  score(rows: readonly AssembledPair[], batch: readonly number[]): Promise<{ scores: Float32Array; tokens: number }> {
+    const run = this.#turn.then(() => this.#score(rows, batch));
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
+  async release(): Promise<void> {
+    await this.#turn;
+    await this.#ranker?.release();
+    this.#ranker = undefined;
+    await this.#model.release();
+  }
+
+  async #score(rows: readonly AssembledPair[], batch: readonly number[]) {
     const scores = new Float32Array(batch.length);
     let tokens = 0;
     // One context for the whole batch: sized once to its longest prompt rather than regrown along the way.
@@ -80,12 +96,6 @@ export class GgufDecoderForward implements DecoderForward {
       tokens += ids.length;
     }
     return { scores, tokens };
-  }
-
-  async release(): Promise<void> {
-    await this.#ranker?.release();
-    this.#ranker = undefined;
-    await this.#model.release();
   }
 
   /** A context that holds `length` tokens: the open one, or a longer one in its place. */
