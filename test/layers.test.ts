@@ -31,6 +31,7 @@ const PACKAGES: Record<string, readonly string[]> = {
   tokenizers: ['platform/'],
   '@mlc-ai/web-tokenizers': ['platform/'],
   'node:worker_threads': ['platform/'],
+  'node-llama-cpp': ['platform/'],
   '@langchain/core': ['langchain/'],
   ai: ['ai-sdk/'],
   '@ai-sdk/provider': ['ai-sdk/'],
@@ -201,6 +202,18 @@ describe('the layer rule', () => {
       .map((file) => relative(SRC, file));
     expect(eager).toEqual([]);
     expect(staticImports.sort()).toEqual([...NODE_BINDINGS].sort());
+  });
+
+  it('loads node-llama-cpp, an optional peer, only when GGUF weights are asked for, by a name bundlers skip', () => {
+    const sources = files.map((file) => ({ file: relative(SRC, file), text: readFileSync(file, 'utf8') }));
+    const valueImports = sources.filter(({ text }) =>
+      /^\s*import\s(?!type\s)[^;]*from\s*['"]node-llama-cpp['"]/m.test(text),
+    );
+    // `typeof import('node-llama-cpp')` is a type, erased like `import type`.
+    const literalLoads = sources.filter(({ text }) => /(?<!typeof\s)import\(\s*['"]node-llama-cpp['"]\s*\)/.test(text));
+    expect([...valueImports, ...literalLoads].map(({ file }) => file)).toEqual([]);
+    const loaders = sources.filter(({ text }) => /const BINDING = 'node-llama-cpp'/.test(text)).map(({ file }) => file);
+    expect(loaders).toEqual(['platform/llama-cpp.ts']);
   });
 
   it('keeps every framework but @langchain/core out of what the main entry loads', () => {
