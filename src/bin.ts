@@ -19,8 +19,11 @@ const COMMANDS: Record<string, Command> = {
         import('./cross-encoder.js'),
       ]);
       return runServe(argv, {
-        loadScorer: (model, { variant, threads }) =>
-          CrossEncoder.load(model, { variant, ...(threads === undefined ? {} : { threads }) }),
+        loadScorer: (model, { variant, threads, ggufFile }) =>
+          CrossEncoder.load(model, {
+            ...(ggufFile === undefined ? { variant } : { ggufFile }),
+            ...(threads === undefined ? {} : { threads }),
+          }),
         stdout: process.stdout,
         stderr: process.stderr,
       });

@@ -13,10 +13,13 @@ export type ServeVariant = 'fp32' | 'int8' | 'fp16';
 
 /** What {@link runServe} needs from its host. */
 export interface ServeIo {
-  /** Loads the model, e.g. `CrossEncoder.load(model, { variant, threads })`. */
+  /**
+   * Loads the model, e.g. `CrossEncoder.load(model, { variant, threads })`, or with `ggufFile` in place of `variant`
+   * when the weights are GGUF.
+   */
   loadScorer(
     model: string,
-    options: { variant: ServeVariant; threads: number | undefined },
+    options: { variant: ServeVariant; threads: number | undefined; ggufFile: string | undefined },
   ): Promise<Scorer & { dispose?(): Promise<void> }>;
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -46,7 +49,9 @@ Options:
   --port <n>                  port to listen on (default 8080; 0 picks a free one)
   --host <addr>               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --variant fp32|int8|fp16    weights: onnx/model.onnx, model_quantized.onnx, model_fp16.onnx (default fp32)
-  --threads <n>               ONNX Runtime threads (default: the runtime's choice)
+  --gguf-file <path>          a reranker on a language model: GGUF weights inside the model run by
+                              llama.cpp (needs node-llama-cpp); replaces --variant
+  --threads <n>               ONNX Runtime (or llama.cpp) threads (default: the runtime's choice)
   --model-name <name>         name in /info and Cohere answers (default: the hub id, or the folder's name)
   --api-key-file <path>       require Authorization: Bearer <key>, the key read from this file
                               (or set LCE_API_KEY; --api-key <key> works too but shows in ps)
@@ -74,6 +79,7 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   variant: { type: 'string' },
+  'gguf-file': { type: 'string' },
   threads: { type: 'string' },
   'api-key': { type: 'string' },
   'api-key-file': { type: 'string' },
@@ -108,7 +114,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     io.stdout.write(SERVE_HELP);
     return 0;
   }
-  const { model, variant, threads, server: serverOptions, quiet, keyOnCommandLine } = settings;
+  const { model, variant, threads, ggufFile, server: serverOptions, quiet, keyOnCommandLine } = settings;
   if (keyOnCommandLine) {
     io.stderr.write('serve: --api-key shows in the process list; prefer --api-key-file or LCE_API_KEY\n');
   }
@@ -116,7 +122,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     out.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
   let scorer: Awaited<ReturnType<ServeIo['loadScorer']>>;
   try {
-    scorer = await io.loadScorer(model, { variant, threads });
+    scorer = await io.loadScorer(model, { variant, threads, ggufFile });
   } catch (error) {
     io.stderr.write(`serve: could not load ${model}: ${(error as Error).message}\n`);
     return 1;
@@ -174,6 +180,10 @@ function readSettings(argv: readonly string[], env: Readonly<Record<string, stri
   const variant = (values.variant ?? 'fp32') as ServeVariant;
   if (!['fp32', 'int8', 'fp16'].includes(variant))
     throw new UsageError(`--variant must be fp32, int8 or fp16, got ${variant}`);
+  const ggufFile = values['gguf-file'];
+  if (ggufFile !== undefined && values.variant !== undefined) {
+    throw new UsageError('give --variant or --gguf-file, not both: GGUF weights have no ONNX variant');
+  }
   const apiKey = readApiKey(values['api-key'], values['api-key-file'], env.LCE_API_KEY);
   const server: Omit<RerankServerOptions, 'scorer'> & { port: number; host: string } = {
     port: int(values.port, '--port', 8080, 0),
@@ -198,6 +208,7 @@ function readSettings(argv: readonly string[], env: Readonly<Record<string, stri
     model: values.model,
     variant,
     threads,
+    ggufFile,
     server,
     quiet: values.quiet === true,
     keyOnCommandLine: values['api-key'] !== undefined,

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, CrossEncoderReranker, RemoteScorer, type RerankServer, type TextPair } from '../../src/index.js';
-import { runServe } from '../../src/serve/cli.js';
+import { runServe, type ServeIo } from '../../src/serve/cli.js';
 import { modelDir, noGolden } from '../helpers/models.js';
 
 const QUERY = 'how do plants make food';
@@ -14,6 +14,13 @@ const DOCS = [
 ];
 const INSTRUCTION = 'Given a biology question, retrieve passages that answer it';
 const NOISE = 1e-5;
+
+/** Loads what `serve` asks for, as the package command does. */
+const serveLoader: ServeIo['loadScorer'] = (name, { variant, threads, ggufFile }) =>
+  CrossEncoder.load(name, {
+    ...(ggufFile === undefined ? { variant } : { ggufFile }),
+    ...(threads === undefined ? {} : { threads }),
+  });
 
 describe.skipIf(noGolden())('serve --model with a reranker on a language model', { timeout: 300_000 }, () => {
   const signals = new EventEmitter();
@@ -30,8 +37,7 @@ describe.skipIf(noGolden())('serve --model with a reranker on a language model',
     plain = await model.score(pairs);
     instructed = await model.score(pairs, { instruction: INSTRUCTION });
     exit = runServe(['--model', modelDir('fam-qwen3'), '--port', '0'], {
-      loadScorer: (name, { variant, threads }) =>
-        CrossEncoder.load(name, { variant, ...(threads === undefined ? {} : { threads }) }),
+      loadScorer: serveLoader,
       stdout: { write: (text: string) => output.push(text) },
       stderr: { write: (text: string) => output.push(text) },
       signals,
@@ -101,5 +107,50 @@ describe.skipIf(noGolden())('serve --model with a reranker on a language model',
   it('answers 422 to an instruction that is not a string', async () => {
     const { status } = await post('/rerank', { query: QUERY, texts: DOCS, instruction: 7 });
     expect(status).toBe(422);
+  });
+});
+
+describe.skipIf(noGolden())('serve --gguf-file with GGUF weights through llama.cpp', { timeout: 300_000 }, () => {
+  it('serves the F32 file with the scores of the ONNX model in-process, instruction included', async () => {
+    const model = await CrossEncoder.load(modelDir('fam-qwen3'), { worker: false });
+    const expected = await model.score(
+      DOCS.map((doc): TextPair => [QUERY, doc]),
+      { instruction: INSTRUCTION },
+    );
+    await model.dispose();
+    const signals = new EventEmitter();
+    const output: string[] = [];
+    let server: RerankServer | undefined;
+    const exit = runServe(['--model', modelDir('fam-qwen3'), '--gguf-file', 'gguf/model-f32.gguf', '--port', '0'], {
+      loadScorer: serveLoader,
+      stdout: { write: (text: string) => output.push(text) },
+      stderr: { write: (text: string) => output.push(text) },
+      signals,
+      onListening: (s) => (server = s),
+    });
+    try {
+      while (server === undefined) {
+        if (output.some((line) => line.includes('could not'))) throw new Error(output.join(''));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const scores = await new RemoteScorer({ url: server.url, instruction: INSTRUCTION }).score(
+        DOCS.map((doc): TextPair => [QUERY, doc]),
+      );
+      scores.forEach((score, i) => expect(Math.abs(score - (expected[i] as number))).toBeLessThan(1e-4));
+    } finally {
+      signals.emit('SIGTERM');
+      expect(await exit).toBe(0);
+    }
+  });
+
+  it('refuses --gguf-file beside --variant with a usage error', async () => {
+    const output: string[] = [];
+    const code = await runServe(['--model', 'm', '--gguf-file', 'a.gguf', '--variant', 'int8'], {
+      loadScorer: serveLoader,
+      stdout: { write: (text: string) => output.push(text) },
+      stderr: { write: (text: string) => output.push(text) },
+    });
+    expect(code).toBe(2);
+    expect(output.join('')).toMatch(/--variant or --gguf-file, not both/);
   });
 });
