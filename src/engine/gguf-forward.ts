@@ -77,10 +77,9 @@ export class GgufDecoderForward implements DecoderForward {
     const scores = new Float32Array(batch.length);
     let tokens = 0;
     // One context for the whole batch: sized once to its longest prompt rather than regrown along the way.
-    await this.#rankerFor(Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length)));
+    const ranker = await this.#rankerFor(Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length)));
     for (const [k, row] of batch.entries()) {
       const ids = (rows[row] as AssembledPair).ids;
-      const ranker = await this.#rankerFor(ids.length);
       let answer: { yes: number; no: number };
       try {
         answer = await ranker.rank(ids);
