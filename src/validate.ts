@@ -81,13 +81,29 @@ export function validateTopK(value: unknown, available: number): number {
   return Math.min(value, available);
 }
 
-/** Timeouts are positive, finite numbers of milliseconds. */
+/**
+ * The longest delay a JavaScript timer keeps (2^31-1 ms, about 24.8 days): Node and browsers fire a longer one
+ * almost at once, so a longer timeout is refused rather than turned into an instant one.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Timeouts are positive numbers of milliseconds, at most {@link MAX_TIMEOUT_MS}. */
 export function validateTimeoutMs(value: unknown, parameter: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidArgumentError(parameter, `expected a positive number of milliseconds, got ${describe(value)}.`);
   }
+  if (value > MAX_TIMEOUT_MS) throw timeoutTooLong(value, parameter);
   return value;
+}
+
+/** The refusal of a timeout past what a timer keeps; leaving the option out is how to ask for no limit. */
+export function timeoutTooLong(value: number, parameter: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    parameter,
+    `expected at most ${MAX_TIMEOUT_MS} ms (about 24.8 days, the longest delay a JavaScript timer keeps), got ` +
+      `${value}; leave it out for no limit where the option allows.`,
+  );
 }
 
 /** A signal must be an AbortSignal (or look like one, from another realm); anything else is a caller bug. */

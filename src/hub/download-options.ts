@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { validateTimeoutMs } from '../validate.js';
 
 export interface DownloadOptions {
   /** Hugging Face access token, sent as `Authorization: Bearer <token>` (needed for gated or private repos). */
@@ -22,12 +23,7 @@ export function validateDownloadOptions(options: DownloadOptions): void {
       `expected a positive integer number of bytes, got ${max}.`,
     );
   }
-  if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
-    throw new InvalidArgumentError(
-      'options.downloadTimeoutMs',
-      `expected a positive number of milliseconds, got ${ms}.`,
-    );
-  }
+  validateTimeoutMs(ms, 'options.downloadTimeoutMs');
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new InvalidArgumentError('options.fetch', 'expected a fetch-compatible function.');
   }

@@ -5,10 +5,12 @@ import type { RankOptions, RankResult, ScoreOptions, TextPair } from '../types.j
 import {
   checkInstruction,
   describe,
+  MAX_TIMEOUT_MS,
   requireOptions,
   requirePair,
   requireQuery,
   requireText,
+  timeoutTooLong,
   validateBatchSize,
   validateSignal,
   validateTimeoutMs,
@@ -159,6 +161,8 @@ export class RemoteScorer implements Scorer {
     this.#maxRetries = count(given.maxRetries, 'maxRetries', DEFAULTS.maxRetries, 0);
     this.#retryBaseMs = count(given.retryBaseMs, 'retryBaseMs', DEFAULTS.retryBaseMs, 0);
     this.#retryMaxMs = count(given.retryMaxMs, 'retryMaxMs', DEFAULTS.retryMaxMs, 0);
+    // Every pause is at most retryMaxMs, slept on a timer: past 2^31-1 ms it would fire at once.
+    if (this.#retryMaxMs > MAX_TIMEOUT_MS) throw timeoutTooLong(this.#retryMaxMs, 'retryMaxMs');
     this.#timeoutMs = validateTimeoutMs(given.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS;
     if (given.fetch !== undefined && typeof given.fetch !== 'function') {
       throw new InvalidArgumentError('fetch', `expected a function, got ${describe(given.fetch)}.`);

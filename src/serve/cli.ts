@@ -7,6 +7,7 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Scorer } from '../cross-encoder.js';
 import { RerankServer, type RerankServerOptions } from './server.js';
+import { MAX_TIMEOUT_MS } from '../validate.js';
 
 /** Weights the served model runs with. */
 export type ServeVariant = 'fp32' | 'int8' | 'fp16';
@@ -203,6 +204,13 @@ function readSettings(argv: readonly string[], env: Readonly<Record<string, stri
     ...(apiKey === undefined ? {} : { apiKey }),
   };
   if (server.port > 65535) throw new UsageError(`--port must be at most 65535, got ${server.port}`);
+  for (const [flag, ms] of [
+    ['--drain-timeout-ms', server.drainTimeoutMs],
+    ['--request-timeout-ms', server.requestTimeoutMs],
+  ] as const) {
+    if ((ms ?? 0) > MAX_TIMEOUT_MS)
+      throw new UsageError(`${flag} must be at most ${MAX_TIMEOUT_MS} (about 24.8 days), got ${ms}`);
+  }
   const threads = values.threads === undefined ? undefined : int(values.threads, '--threads', 0, 1);
   return {
     model: values.model,

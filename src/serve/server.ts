@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CrossEncoderError, InvalidArgumentError } from '../errors.js';
 import type { Scorer } from '../cross-encoder.js';
-import { describe } from '../validate.js';
+import { describe, MAX_TIMEOUT_MS, timeoutTooLong } from '../validate.js';
 import { MicroBatcher } from './batcher.js';
 import { HttpError } from './http-error.js';
 import { ServerMetrics } from './metrics.js';
@@ -489,6 +489,11 @@ function resolveOptions(options: RerankServerOptions) {
     }
     return value;
   };
+  // A timer past 2^31-1 ms fires at once: such a limit would time out every request.
+  const timer = (ms: number, name: string) => {
+    if (ms > MAX_TIMEOUT_MS) throw timeoutTooLong(ms, name);
+    return ms;
+  };
   if (options.port !== undefined && int(options.port, 'port', 0, 0) > 65535) {
     throw new InvalidArgumentError('options.port', `expected a port from 0 to 65535, got ${options.port}.`);
   }
@@ -516,11 +521,11 @@ function resolveOptions(options: RerankServerOptions) {
     maxQueuedBytes: int(options.maxQueuedBytes, 'maxQueuedBytes', 64 * 1024 * 1024, 1),
     admission: options.admission ?? true,
     maxConnections: int(options.maxConnections, 'maxConnections', 1024, 1),
-    drainTimeoutMs: int(options.drainTimeoutMs, 'drainTimeoutMs', 10_000, 0),
+    drainTimeoutMs: timer(int(options.drainTimeoutMs, 'drainTimeoutMs', 10_000, 0), 'options.drainTimeoutMs'),
     maxBodyBytes: int(options.maxBodyBytes, 'maxBodyBytes', 4 * 1024 * 1024, 1),
     maxTexts: int(options.maxTexts, 'maxTexts', 1000, 1),
     maxTextChars: int(options.maxTextChars, 'maxTextChars', 100_000, 1),
-    requestTimeoutMs: int(options.requestTimeoutMs, 'requestTimeoutMs', 30_000, 1),
+    requestTimeoutMs: timer(int(options.requestTimeoutMs, 'requestTimeoutMs', 30_000, 1), 'options.requestTimeoutMs'),
     onRequest: options.onRequest,
     onError: options.onError,
   };
