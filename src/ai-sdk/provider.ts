@@ -55,6 +55,14 @@ export function createCrossEncoder(settings: CrossEncoderProviderSettings = {}):
       `expected a Scorer (with score and rank), got ${describe(scorer)}.`,
     );
   }
+  // Loading options beside a ready scorer would be silently ignored: refuse them, as the other adapters do.
+  const ignored = Object.keys(loadOptions).find((key) => loadOptions[key as keyof typeof loadOptions] !== undefined);
+  if (scorer !== undefined && ignored !== undefined) {
+    throw new InvalidArgumentError(
+      `settings.${ignored}`,
+      'loading options only apply when the provider loads models itself; pass them to the scorer you built.',
+    );
+  }
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('settings.name', `expected a non-empty string, got ${describe(name)}.`);
   }

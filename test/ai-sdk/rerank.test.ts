@@ -111,6 +111,13 @@ describe('rerank() from ai with a FakeScorer behind the provider', () => {
     expect(() => createCrossEncoder({ scorer: {} as never })).toThrow(/settings\.scorer/);
   });
 
+  it('refuses loading options beside a scorer, which would be ignored', () => {
+    const scorer = new FakeScorer();
+    expect(() => createCrossEncoder({ scorer, variant: 'bogus' as never, threads: -3 })).toThrow(InvalidArgumentError);
+    expect(() => createCrossEncoder({ scorer, threads: 2 })).toThrow(/settings\.threads.*scorer you built/);
+    expect(() => createCrossEncoder({ scorer, threads: undefined })).not.toThrow();
+  });
+
   it('does not modify the documents it is given', async () => {
     const documents = Object.freeze([Object.freeze({ title: 'Trail', tags: Object.freeze(['wet']) })]);
     const result = await rerank({ model: provider.rerankingModel('fake'), query: 'trail', documents: [...documents] });
