@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import { documentText, renderRecord, validateRankFields } from './render.js';
+import { DEFAULT_MAX_RECORD_DEPTH, renderRecord, validateRankFields } from './render.js';
 
 describe('renderRecord', () => {
   it('renders every field as a key: value line, nested records and lists indented, never [object Object]', () => {
@@ -95,7 +95,7 @@ describe('renderRecord', () => {
   });
 });
 
-describe('validateRankFields and documentText', () => {
+describe('validateRankFields', () => {
   it('accepts a list of distinct names or a function, and refuses anything else by name', () => {
     expect(validateRankFields(undefined, 'rankFields')).toBeUndefined();
     expect(validateRankFields(['a', 'b'], 'rankFields')).toEqual(['a', 'b']);
@@ -106,11 +106,69 @@ describe('validateRankFields and documentText', () => {
     expect(() => validateRankFields(['a', ''], 'rankFields')).toThrow(/rankFields\[1\]/);
     expect(() => validateRankFields(['a', 'a'], 'rankFields')).toThrow(/named twice/);
   });
+});
 
-  it('passes strings through and renders records', () => {
-    expect(documentText('plain', undefined, 'd')).toBe('plain');
-    expect(documentText({ q: 1 }, undefined, 'd')).toBe('q: 1');
-    expect(() => documentText(42, undefined, 'documents[3]')).toThrow(/documents\[3\].*a number/);
-    expect(() => documentText(['a'], undefined, 'documents[0]')).toThrow(/documents\[0\]/);
+/** `depth` lists, one inside the other, around one word. */
+function nestedLists(depth: number): unknown {
+  let value: unknown = 'deep';
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('renderRecord bounds', () => {
+  it('renders records nested to the default depth and refuses deeper ones with a typed error, not a stack overflow', () => {
+    expect(renderRecord({ a: nestedLists(DEFAULT_MAX_RECORD_DEPTH) }, undefined, 'd')).toMatch(/- deep$/);
+    for (const depth of [DEFAULT_MAX_RECORD_DEPTH + 1, 20_000]) {
+      const error = thrown(() => renderRecord({ a: nestedLists(depth) }, undefined, 'documents[4]'));
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(error.message).toMatch(/^documents\[4\]: the record nests deeper than 64 levels/);
+    }
+    expect(() => renderRecord({ a: nestedLists(5) }, undefined, 'd', { maxDepth: 4 })).toThrow(/deeper than 4/);
+  });
+
+  it('stops rendering as soon as the text would pass maxChars, before reading the rest of the record', () => {
+    let read = 0;
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < 1000; i++) {
+      Object.defineProperty(record, `field${i}`, {
+        enumerable: true,
+        get: () => {
+          read++;
+          return { nested: 'x'.repeat(50) };
+        },
+      });
+    }
+    const error = thrown(() => renderRecord(record, undefined, 'documents[0]', { maxChars: 500 }));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/^documents\[0\]: the record's text would be longer than 500 characters/);
+    expect(read).toBeLessThan(20);
+    // A text of exactly maxChars passes: the bound is on the rendered text, newlines included.
+    const fits = renderRecord({ a: 'x', b: ['y', 'z'] }, undefined, 'd');
+    expect(renderRecord({ a: 'x', b: ['y', 'z'] }, undefined, 'd', { maxChars: fits.length })).toBe(fits);
+    expect(() => renderRecord({ a: 'x', b: ['y', 'z'] }, undefined, 'd', { maxChars: fits.length - 1 })).toThrow(
+      /longer than/,
+    );
+  });
+
+  it('counts the indentation a deep multi-line value gains before building it', () => {
+    const deep = nestedLists(40) as unknown[];
+    let inner = deep;
+    while (Array.isArray(inner[0])) inner = inner[0] as unknown[];
+    inner[0] = 'line\n'.repeat(1000); // 5,000 characters that would render to over 85,000
+    expect(() => renderRecord({ a: deep }, undefined, 'd', { maxChars: 10_000 })).toThrow(/longer than 10000/);
+    expect(renderRecord({ a: deep }, undefined, 'd').length).toBeGreaterThan(80_000);
+  });
+
+  it('bounds the text a rankFields function returns too', () => {
+    expect(() => renderRecord({ a: 1 }, () => 'x'.repeat(11), 'd', { maxChars: 10 })).toThrow(/longer than 10/);
   });
 });

@@ -34,12 +34,41 @@ export function validateRankFields(value: unknown, parameter: string): RankField
   return Object.freeze([...(value as string[])]);
 }
 
+/** Bounds on rendering a record, checked while it renders, so a hostile record cannot blow up memory or the stack. */
+export interface RenderLimits {
+  /** Deepest nesting of records and lists rendered. @default 64 */
+  maxDepth?: number;
+  /** Longest text rendered, in UTF-16 units; rendering stops as soon as it would grow past it. @default no limit */
+  maxChars?: number;
+}
+
+/** Nesting past this is refused: deeper data has no readable text form, and recursion must stay well off the stack's end. */
+export const DEFAULT_MAX_RECORD_DEPTH = 64;
+
+/** What one rendering carries along: its output, the values open above the current one, and what is left of its bounds. */
+interface Rendering {
+  lines: string[];
+  open: Set<object>;
+  chars: number;
+  maxChars: number;
+  maxDepth: number;
+  /** The document's own parameter name: limit errors name it alone, never a key of the record. */
+  document: string;
+}
+
 /**
  * The text the model scores for a record: its `rankFields` as `field: value` lines in the order given (fields the
  * record lacks are left out), the function's text, or without `rankFields` every field as YAML-like `key: value`
- * lines, nested records and lists indented beneath their key. Never `[object Object]`.
+ * lines, nested records and lists indented beneath their key. Never `[object Object]`. Throws
+ * `InvalidArgumentError` naming `parameter` for a record nested deeper than `limits.maxDepth` or whose text would be
+ * longer than `limits.maxChars`, before building more than that much text.
  */
-export function renderRecord(record: DocumentRecord, rankFields: RankFields | undefined, parameter: string): string {
+export function renderRecord(
+  record: DocumentRecord,
+  rankFields: RankFields | undefined,
+  parameter: string,
+  limits: RenderLimits = {},
+): string {
   if (typeof rankFields === 'function') {
     const text: unknown = rankFields(record);
     if (typeof text !== 'string') {
@@ -48,23 +77,23 @@ export function renderRecord(record: DocumentRecord, rankFields: RankFields | un
         `rankFields returned ${shortKind(text)} for this document; it must return the text to score.`,
       );
     }
+    if (limits.maxChars !== undefined && text.length > limits.maxChars) throw tooLong(parameter, limits.maxChars);
     return text;
   }
   const keys = rankFields ?? Object.keys(record);
-  const lines: string[] = [];
-  const open = new Set<object>([record]);
+  const rendering: Rendering = {
+    lines: [],
+    open: new Set<object>([record]),
+    chars: -1, // the first line has no newline before it
+    maxChars: limits.maxChars ?? Number.POSITIVE_INFINITY,
+    maxDepth: limits.maxDepth ?? DEFAULT_MAX_RECORD_DEPTH,
+    document: parameter,
+  };
   for (const key of keys) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
-    renderField(key, record[key], '', lines, open, `${parameter}.${key}`);
+    renderField(key, record[key], '', rendering, `${parameter}.${key}`);
   }
-  return lines.join('\n');
-}
-
-/** A document given as a string is its own text; a record is rendered by {@link renderRecord}. */
-export function documentText(document: unknown, rankFields: RankFields | undefined, parameter: string): string {
-  if (typeof document === 'string') return document;
-  if (isRecord(document)) return renderRecord(document, rankFields, parameter);
-  throw new InvalidArgumentError(parameter, `expected a string or a record, got ${shortKind(document)}.`);
+  return rendering.lines.join('\n');
 }
 
 /** A plain object (not an array, not null): what a structured document is. */
@@ -72,66 +101,95 @@ export function isRecord(value: unknown): value is DocumentRecord {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function renderField(
-  key: string,
-  value: unknown,
-  indent: string,
-  lines: string[],
-  open: Set<object>,
-  path: string,
-): void {
+/** Adds one line, refusing it when the text would grow past `maxChars`. */
+function push(rendering: Rendering, line: string): void {
+  rendering.chars += line.length + 1;
+  if (rendering.chars > rendering.maxChars) throw tooLong(rendering.document, rendering.maxChars);
+  rendering.lines.push(line);
+}
+
+/** `lead` then a scalar's text, its later lines indented by `indent`; its length is checked before it is built. */
+function pushScalar(rendering: Rendering, lead: string, text: string, indent: string): void {
+  let breaks = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) breaks++;
+  if (rendering.chars + 1 + lead.length + text.length + breaks * indent.length > rendering.maxChars) {
+    throw tooLong(rendering.document, rendering.maxChars);
+  }
+  push(rendering, lead + (breaks === 0 ? text : text.split('\n').join(`\n${indent}`)));
+}
+
+function renderField(key: string, value: unknown, indent: string, rendering: Rendering, path: string): void {
   if (!isShown(value)) return;
   const scalar = scalarText(value);
   if (scalar !== undefined) {
-    lines.push(`${indent}${key}: ${indentContinuation(scalar, indent + INDENT)}`);
+    pushScalar(rendering, `${indent}${key}: `, scalar, indent + INDENT);
     return;
   }
   const nested = value as object;
   if (isEmpty(nested)) {
-    lines.push(`${indent}${key}: ${isList(nested) ? '[]' : '{}'}`);
+    push(rendering, `${indent}${key}: ${isList(nested) ? '[]' : '{}'}`);
     return;
   }
-  lines.push(`${indent}${key}:`);
-  renderNested(nested, indent + INDENT, lines, open, path);
+  push(rendering, `${indent}${key}:`);
+  renderNested(nested, indent + INDENT, rendering, path);
 }
 
 /** The entries of a nested record or list, one level deeper; a value that contains itself is refused. */
-function renderNested(value: object, indent: string, lines: string[], open: Set<object>, path: string): void {
-  if (open.has(value)) {
+function renderNested(value: object, indent: string, rendering: Rendering, path: string): void {
+  if (rendering.open.has(value)) {
     throw new InvalidArgumentError(
       path,
       'the document refers to itself, so it has no text form; pass a plain copy of its data, or set rankFields.',
     );
   }
-  open.add(value);
-  if (isList(value)) {
-    [...value].forEach((item: unknown, i) => renderItem(item, indent, lines, open, `${path}[${i}]`));
-  } else {
-    for (const [key, item] of entriesOf(value)) renderField(key, item, indent, lines, open, `${path}.${key}`);
+  // `open` holds the record and every value above this one: its size is the depth this value sits at.
+  if (rendering.open.size > rendering.maxDepth) {
+    throw new InvalidArgumentError(
+      rendering.document,
+      `the record nests deeper than ${rendering.maxDepth} levels; flatten it, or rank only some of its fields ` +
+        '(rankFields).',
+    );
   }
-  open.delete(value);
+  rendering.open.add(value);
+  if (isList(value)) {
+    let i = 0;
+    for (const item of value) renderItem(item, indent, rendering, `${path}[${i++}]`);
+  } else {
+    for (const [key, item] of entriesOf(value)) renderField(key, item, indent, rendering, `${path}.${key}`);
+  }
+  rendering.open.delete(value);
 }
 
 /** One list item as `- value`; a record item puts its first field on the dash line, the rest beneath it. */
-function renderItem(item: unknown, indent: string, lines: string[], open: Set<object>, path: string): void {
+function renderItem(item: unknown, indent: string, rendering: Rendering, path: string): void {
   if (!isShown(item)) {
-    lines.push(`${indent}- null`);
+    push(rendering, `${indent}- null`);
     return;
   }
   const scalar = scalarText(item);
   if (scalar !== undefined) {
-    lines.push(`${indent}- ${indentContinuation(scalar, indent + INDENT)}`);
+    pushScalar(rendering, `${indent}- `, scalar, indent + INDENT);
     return;
   }
   const nested = item as object;
   if (isEmpty(nested)) {
-    lines.push(`${indent}- ${isList(nested) ? '[]' : '{}'}`);
+    push(rendering, `${indent}- ${isList(nested) ? '[]' : '{}'}`);
     return;
   }
+  const { lines } = rendering;
   const start = lines.length;
-  renderNested(nested, indent + INDENT, lines, open, path);
+  renderNested(nested, indent + INDENT, rendering, path);
+  // Same length: the dash and its space take the place of one indent.
   const first = lines[start];
   if (first !== undefined) lines[start] = `${indent}- ${first.slice(indent.length + INDENT.length)}`;
+}
+
+function tooLong(parameter: string, maxChars: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    parameter,
+    `the record's text would be longer than ${maxChars} characters; send less of it, or rank only some of its ` +
+      'fields (rankFields).',
+  );
 }
 
 /** Text for a value that has one on a single `key: value` line; `undefined` for records and lists. */
@@ -173,11 +231,6 @@ function entriesOf(value: object): [string, unknown][] {
 function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** Later lines of a multi-line value indented under their key, so they read as part of it. */
-function indentContinuation(text: string, indent: string): string {
-  return text.includes('\n') ? text.split('\n').join(`\n${indent}`) : text;
 }
 
 /** By type only: a refused document's text is never echoed into an error. */

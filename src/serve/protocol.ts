@@ -60,8 +60,8 @@ export function parseRerankBody(route: Route, body: unknown, limits: ContentLimi
     // Cohere also takes documents as records: `{ text }`, or any fields read through `rank_fields`.
     if (route !== 'tei' && isRecord(entry)) {
       const plain = rankFields === undefined && typeof entry.text === 'string';
-      // JSON has no cycles or functions, so a record always has a text form.
-      text = plain ? entry.text : renderRecord(entry, rankFields, `${listKey}[${i}]`);
+      // JSON has no cycles or functions; depth and length are bounded while rendering, as the body was.
+      text = plain ? entry.text : renderBounded(entry, rankFields, `${listKey}[${i}]`, limits);
       if (!plain) records.set(i, entry);
     }
     if (typeof text !== 'string') throw invalid(`"${listKey}[${i}]" must be a string, got ${kind(text)}`);
@@ -125,6 +125,22 @@ function readRankFields(value: unknown): RankFields | undefined {
   } catch (error) {
     if (InvalidArgumentError.isInstance(error)) throw refusal;
     throw error;
+  }
+}
+
+/** A record's text within this server's limits, or a 422 saying which limit it passed (never its content). */
+function renderBounded(
+  record: Record<string, unknown>,
+  rankFields: RankFields | undefined,
+  field: string,
+  limits: ContentLimits,
+) {
+  try {
+    return renderRecord(record, rankFields, field, { maxChars: limits.maxTextChars });
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    const reason = error.message.slice(`${field}: `.length).replace('(rankFields)', 'with rank_fields');
+    throw invalid(`"${field}": ${reason}`);
   }
 }
 
