@@ -14,7 +14,13 @@ import { downloadFileWithDigest, validateDownloadOptions, type DownloadOptions }
 import { checkCachedFile, discardCachedFile, recordedCommit, writeDownloadRecord } from './integrity.js';
 import { cachePathFor, containedPath, downloadRecordPath, missingMarkerPath, revisionCacheDir } from './cache-paths.js';
 import { DEFAULT_REVISION, hubFileUrl, validateModelId, validateRepoPath, validateRevision } from './model-id.js';
-import type { FailedFileVerdict, HubOptions, ModelFileSpec, ResolvedModel } from './store.js';
+import {
+  isLargeModelFile,
+  type FailedFileVerdict,
+  type HubOptions,
+  type ModelFileSpec,
+  type ResolvedModel,
+} from './store.js';
 
 export type { FailedFileVerdict, HubOptions, ModelFileSpec, ResolvedModel } from './store.js';
 export { hubFileUrl } from './model-id.js';
@@ -144,7 +150,7 @@ async function resolveHub(model: string, specs: readonly ModelFileSpec[], option
   // Small files first, so a missing tokenizer fails in a second rather than after a gigabyte of graph; the first
   // of them alone, so its answer names the commit the rest are fetched at.
   const results = new Array<PromiseSettledResult<string | undefined | typeof NOT_CACHED>>(specs.length);
-  const large = (spec: ModelFileSpec) => /\.onnx(_data)?$/.test(spec.path);
+  const large = (spec: ModelFileSpec) => isLargeModelFile(spec.path);
   const stage = async (indexes: number[]) => {
     const settled = await Promise.allSettled(indexes.map((i) => resolveOne(specs[i] as ModelFileSpec)));
     settled.forEach((result, k) => (results[indexes[k] as number] = result));

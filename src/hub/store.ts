@@ -63,3 +63,11 @@ export interface ModelStore {
   /** Checks, and removes when damaged, a cached file that failed to parse, so resolving again fetches it afresh. */
   inspectFailed(resolved: ResolvedModel, file: string, options: HubOptions): Promise<FailedFileVerdict>;
 }
+
+/**
+ * Large files (ONNX graphs, their external weights, GGUF weights): both stores fetch them after every small file, so
+ * a missing tokenizer or config fails in a second rather than after a gigabyte of download.
+ */
+export function isLargeModelFile(path: string): boolean {
+  return /\.(onnx|onnx_data|gguf)$/.test(path);
+}

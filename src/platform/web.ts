@@ -30,9 +30,14 @@ async function loadOnnx(): Promise<OnnxRuntime> {
   return { InferenceSession: ort.InferenceSession, Tensor: ort.Tensor };
 }
 
-/** The last file part of a URL: the name an ONNX graph refers to its external weights by. */
+/**
+ * The last file part of a URL: the name an ONNX graph refers to its external weights by. A `blob:` URL of a file
+ * kept in memory carries that name in its fragment.
+ */
 function fileName(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  const parsed = new URL(url);
+  if (parsed.protocol === 'blob:') return decodeURIComponent(parsed.hash.slice(1));
+  return decodeURIComponent(parsed.pathname.split('/').pop() ?? '');
 }
 
 async function createSession(

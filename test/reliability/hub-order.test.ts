@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolveModelFiles } from '../../src/hub/resolve.js';
 import { CrossEncoder, ModelNotFoundError } from '../../src/index.js';
 import { isolateHubEnv } from '../helpers/hub-env.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
@@ -57,5 +58,14 @@ describe('hub downloads', () => {
     await int8.dispose();
     const fetched = hub.requests.filter((r) => file(r) === 'onnx/model_quantized.onnx');
     expect(fetched.map(revisionOf)).toEqual([COMMIT]);
+  });
+
+  it('fetches GGUF weights only after the small files, so a missing tokenizer fails before the weights', async () => {
+    hub.setFault('tokenizer.json', { kind: 'status', status: 404, headers: { 'X-Error-Code': 'EntryNotFound' } });
+    const specs = [{ path: 'config.json' }, { path: 'model.gguf' }, { path: 'tokenizer.json' }];
+    await expect(resolveModelFiles(ID, specs, { cacheDir, hubEndpoint: hub.url })).rejects.toBeInstanceOf(
+      ModelNotFoundError,
+    );
+    expect(hub.requests.map(file)).not.toContain('model.gguf');
   });
 });
