@@ -111,7 +111,13 @@ export class TextModel {
       tokenizerConfig: spec.tokenizerConfigPath,
     });
     const { Tensor } = await platform.onnx();
-    const loaded = await openSession({ onnx: spec.onnxPath, externalData: spec.onnxDataPath }, spec.session, kind);
+    let loaded: LoadedSession;
+    try {
+      loaded = await openSession({ onnx: spec.onnxPath, externalData: spec.onnxDataPath }, spec.session, kind);
+    } catch (error) {
+      tokenizer.dispose();
+      throw error;
+    }
     return new TextModel(config, tokenizer, loaded, spec.onnxPath, Tensor);
   }
 
@@ -171,6 +177,10 @@ export class TextModel {
   }
 
   async release(): Promise<void> {
-    await this.#loaded.session.release();
+    try {
+      await this.#loaded.session.release();
+    } finally {
+      this.tokenizer.dispose();
+    }
   }
 }

@@ -2,9 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { describe, expect, it } from 'vitest';
-import { CrossEncoderError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { CrossEncoderError, DisposedError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { PairTokenizer } from '../tokenize/tokenizer.js';
 import { MODELS_DIR, modelDir } from '../../test/helpers/models.js';
-import { loadWebTokenizer, type TokenizerBinding } from './web-tokenizer.js';
+import {
+  createWebTokenizer,
+  loadWebTokenizer,
+  type TokenizerBinding,
+  type WasmTokenizerClass,
+} from './web-tokenizer.js';
 
 // The browser tokenizer against the Rust binding Node uses, on the same files: every id must agree. The tiny model
 // always runs; each family's test model runs when `npm run models` built it (bench/web-tokenizers.ts runs the full
@@ -165,6 +171,38 @@ describe('the browser tokenizer refuses what it cannot do exactly', () => {
     await expect(loadWebTokenizer({} as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
     const web = await loadWebTokenizer(tinyJson);
     await expect(web.encodeTexts(['fine', 3] as unknown as string[])).rejects.toThrow(/texts: should be an array/);
+  });
+});
+
+describe('the browser tokenizer’s WebAssembly memory', () => {
+  it('is freed when the tokenizer is disposed, once, and a disposed tokenizer refuses to encode', async () => {
+    let freed = 0;
+    const wasm: WasmTokenizerClass = {
+      fromJSON: async () => ({ encode: () => Int32Array.from([1]), dispose: () => void freed++ }),
+    };
+    const web = await createWebTokenizer(JSON.parse(tinyJson) as Record<string, unknown>, wasm);
+    expect(await web.encodeTexts(['a'])).toEqual([[1]]);
+    web.dispose?.();
+    web.dispose?.();
+    expect(freed).toBe(1);
+    await expect(web.encodeTexts(['a'])).rejects.toBeInstanceOf(DisposedError);
+  });
+
+  it('is freed with the pair tokenizer that holds it, and when the tokenizer file is refused after loading', async () => {
+    const real = await loadWebTokenizer(tinyJson);
+    const pair = await PairTokenizer.load(async () => real, tinyJson, {});
+    pair.dispose();
+    await expect(real.encodeTexts(['a'])).rejects.toBeInstanceOf(DisposedError);
+    let freed = 0;
+    const binding: TokenizerBinding = {
+      encodeTexts: async () => [],
+      tokenToId: () => undefined,
+      dispose: () => void freed++,
+    };
+    // A tokenizer.json with no pair template the engine can build fails after the binding was made.
+    const noModel = JSON.stringify({ ...JSON.parse(tinyJson), post_processor: { type: 'Unknown' } });
+    await expect(PairTokenizer.load(async () => binding, noModel, {})).rejects.toThrow();
+    expect(freed).toBe(1);
   });
 });
 

@@ -1,16 +1,19 @@
-import { InvalidArgumentError, MissingDependencyError, ModelFormatError } from '../errors.js';
+import { DisposedError, InvalidArgumentError, MissingDependencyError, ModelFormatError } from '../errors.js';
+import { importBinding } from './import-binding.js';
 
-/** What the engine needs of a Hugging Face tokenizer. */
-export interface TokenizerBinding {
-  /** Ids of each text with no special tokens added, no truncation, no padding. */
-  encodeTexts(texts: readonly string[]): Promise<number[][]>;
-  /** The id of a vocabulary or added token, or undefined when the tokenizer has none by that name. */
-  tokenToId(token: string): number | undefined;
-}
+import type { TokenizerBinding } from '../tokenize/binding.js';
+
+export type { TokenizerBinding } from '../tokenize/binding.js';
 
 /** The part of `@mlc-ai/web-tokenizers`' `Tokenizer` class this adapter uses. */
 export interface WasmTokenizerClass {
-  fromJSON(json: ArrayBuffer): Promise<{ encode(text: string): Int32Array }>;
+  fromJSON(json: ArrayBuffer): Promise<WasmTokenizer>;
+}
+
+/** One tokenizer of `@mlc-ai/web-tokenizers`: its memory lives in WebAssembly until `dispose()`. */
+interface WasmTokenizer {
+  encode(text: string): Int32Array;
+  dispose?(): void;
 }
 
 // The browser tokenizer is Hugging Face's Rust library compiled to WebAssembly (`@mlc-ai/web-tokenizers`, whose
@@ -37,7 +40,8 @@ const ONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export async function loadWebTokenizer(tokenizerJson: string): Promise<TokenizerBinding> {
   const json = checkedTokenizerJson(tokenizerJson);
   // Loaded on first use: the module carries about 4.6 MB of WebAssembly, which bundlers can then split off.
-  const module = (await import('@mlc-ai/web-tokenizers')) as unknown as {
+  // A missing package is a missing dependency, not a damaged tokenizer.json: named as the other bindings are.
+  const module = (await importBinding('@mlc-ai/web-tokenizers', () => import('@mlc-ai/web-tokenizers'))) as unknown as {
     Tokenizer?: WasmTokenizerClass;
     default?: { Tokenizer?: WasmTokenizerClass };
   };
@@ -64,7 +68,7 @@ export async function createWebTokenizer(
   const bytes = new TextEncoder().encode(plain);
   // The build reads the whole buffer, so it must hold exactly the file.
   const buffer = (bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()).buffer as ArrayBuffer;
-  let tokenizer: { encode(text: string): Int32Array };
+  let tokenizer: WasmTokenizer;
   try {
     tokenizer = await wasm.fromJSON(buffer);
   } catch (cause) {
@@ -84,8 +88,11 @@ export async function createWebTokenizer(
     );
   }
   let ids: Map<string, number> | undefined;
+  let disposed = false;
   return {
     async encodeTexts(texts) {
+      // A freed WebAssembly tokenizer would read released memory: refuse instead.
+      if (disposed) throw new DisposedError();
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
         throw new InvalidArgumentError('texts', 'should be an array of strings.');
       }
@@ -94,6 +101,11 @@ export async function createWebTokenizer(
     tokenToId(token) {
       ids ??= vocabulary(json);
       return ids.get(token);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      tokenizer.dispose?.();
     },
   };
 }

@@ -8,6 +8,8 @@ export interface TokenizerBinding {
   encodeTexts(texts: readonly string[]): Promise<number[][]>;
   /** The id of a vocabulary or added token, or `undefined` when the tokenizer has none by that name. */
   tokenToId(token: string): number | undefined;
+  /** Frees what the binding holds outside the JavaScript heap (the browser tokenizer's WebAssembly memory). */
+  dispose?(): void;
 }
 
 /** Builds a binding from the text of a `tokenizer.json`. */

@@ -95,7 +95,17 @@ export class PairTokenizer {
         cause,
       });
     }
-    return new PairTokenizer(binding, json, tokenizerConfig, file, options);
+    try {
+      return new PairTokenizer(binding, json, tokenizerConfig, file, options);
+    } catch (error) {
+      binding.dispose?.();
+      throw error;
+    }
+  }
+
+  /** Frees the binding's memory outside the JavaScript heap; the tokenizer is unusable afterwards. */
+  dispose(): void {
+    this.#tokenizer.dispose?.();
   }
 
   /** Whether texts go through the fast WordPiece path. */
