@@ -40,6 +40,19 @@ const api = {
       await encoder.dispose();
     }
   },
+  /** `score` with the Cache API hidden from the page, as on a plain-HTTP page of another host than localhost. */
+  async scoreWithoutCaches(
+    model: string,
+    pairs: [string, string][],
+    options: lce.CrossEncoderOptions & { activation?: lce.Activation },
+  ) {
+    Object.defineProperty(globalThis, 'caches', { value: undefined, configurable: true });
+    try {
+      return await api.score(model, pairs, options);
+    } finally {
+      delete (globalThis as { caches?: unknown }).caches;
+    }
+  },
   /** Model input ids of each pair after truncation at `maxLength`. */
   async encode(model: string, pairs: [string, string][], options: lce.CrossEncoderOptions) {
     const encoder = await lce.CrossEncoder.load(model, options);

@@ -46,6 +46,7 @@ type Api = {
     pairs: [string, string][],
     options: object,
   ): Promise<{ scores: number[]; info: { worker: boolean; onnxPath: string } }>;
+  scoreWithoutCaches: Api['score'];
   encode(model: string, pairs: [string, string][], options: object): Promise<number[][]>;
   retrieve(
     model: string,
@@ -86,7 +87,11 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
       '<!doctype html><meta charset="utf-8"><script type="module" src="./page.js"></script>',
     );
     // The tiny model also stands in for a hub repository, at the path the hub serves its files from.
-    server = await serveStatic({ ...pageMounts(dir), '/hub/local/tiny/resolve/main': modelDir('tiny') });
+    server = await serveStatic({
+      ...pageMounts(dir),
+      '/hub/local/tiny/resolve/main': modelDir('tiny'),
+      '/hub/local/uncached/resolve/main': modelDir('tiny'),
+    });
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, `${server.url}/app/index.html`));
     await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
@@ -142,6 +147,24 @@ describe.skipIf(skip)('the browser build in headless Chromium', { timeout: 600_0
         .filter((path) => required.includes(path)),
     ).toEqual([]);
     expect(first.info.onnxPath).toBe(`${hubEndpoint}/local/tiny/resolve/main/onnx/model.onnx`);
+  });
+
+  it('without the Cache API, downloads each file once and the worker reads it from the page', async () => {
+    const pairs: [string, string][] = [['what is a tide?', 'Tides are caused by the Moon.']];
+    const hubEndpoint = `${server.url}/hub`;
+    const requests = () => server.requests.filter((path) => path.startsWith('/hub/local/uncached/'));
+    const first = await call(page, 'scoreWithoutCaches', 'local/uncached', pairs, { hubEndpoint });
+    expect(first.info.worker).toBe(true);
+    for (const file of ['config.json', 'tokenizer.json', 'onnx/model.onnx']) {
+      expect(requests().filter((p) => p === `/hub/local/uncached/resolve/main/${file}`)).toHaveLength(1);
+    }
+    // A second load in the page finds the files in memory; only absent optional files are asked for again.
+    const kept = () =>
+      requests().filter((p) => /\/main\/((config|tokenizer|tokenizer_config)\.json|onnx\/model\.onnx)$/.test(p));
+    const before = kept().length;
+    const again = await call(page, 'scoreWithoutCaches', 'local/uncached', pairs, { hubEndpoint });
+    expect(again.scores).toEqual(first.scores);
+    expect(kept()).toHaveLength(before);
   });
 
   describe.skipIf(noGolden() ?? noDistilled())('the distilled reranker', () => {
