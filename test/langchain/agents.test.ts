@@ -8,7 +8,7 @@ import { AIMessage, ToolMessage, type BaseMessage } from '@langchain/core/messag
 import { BaseRetriever } from '@langchain/core/retrievers';
 import { RunnableLambda } from '@langchain/core/runnables';
 import { fakeModel } from '@langchain/core/testing';
-import { tool } from '@langchain/core/tools';
+import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import { createAgent } from 'langchain';
 import { describe, expect, it } from 'vitest';
 import { createRerankingTool, CrossEncoderReranker, InvalidArgumentError } from '../../src/index.js';
@@ -85,7 +85,7 @@ describe('the reranker inside a tool or runnable, no callbacks handed over', () 
         description: 'searches',
         schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
       },
-    );
+    ) as DynamicStructuredTool;
     const recorder = new Recorder();
     const out = await search.invoke({ query: 'red apples' }, { callbacks: [recorder] });
     await awaitAllCallbacks();
