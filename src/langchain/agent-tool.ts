@@ -1,6 +1,6 @@
 import type { DocumentInterface } from '@langchain/core/documents';
 import type { RunnableConfig } from '@langchain/core/runnables';
-import { DynamicStructuredTool, tool } from '@langchain/core/tools';
+import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import { InvalidArgumentError } from '../errors.js';
 import { describe, requireQuery } from '../validate.js';
 
