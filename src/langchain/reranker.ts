@@ -1,8 +1,7 @@
 import type { Callbacks } from '@langchain/core/callbacks/manager';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import type { RankFields } from '../documents/render.js';
-import { validateRankFields } from '../documents/render.js';
+import { validateRankFields, type RankFields } from '../documents/render.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Activation } from '../types.js';
 import {
