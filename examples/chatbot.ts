@@ -1,6 +1,8 @@
-// A retrieval-augmented chatbot over a folder of .md/.txt files: a vector store finds candidate passages, the
-// cross-encoder reranks them, and an LLM (any OpenAI-compatible endpoint) answers from the best ones. Without an
-// endpoint it answers offline, quoting the most relevant sentences with citations.
+// A retrieval-augmented chatbot over a folder of .md/.txt files, built as LangChain v1 builds agents: a search tool
+// (createRerankingTool: a vector store finds candidate passages, the cross-encoder reranks them) that an agent made
+// with `createAgent` calls, answering with an LLM (any OpenAI-compatible endpoint) from the best passages. The
+// reranker shows up as a child run of the tool in callbacks and traces. Without an endpoint it calls the tool itself
+// and answers offline, quoting the most relevant sentences with citations.
 //
 //   npm run example:chatbot                                   interactive, over examples/data/docs
 //   npm run example:chatbot -- --question "How often should I water a cactus?"
@@ -16,19 +18,16 @@
 // Flags: --docs DIR, --question TEXT (repeatable), --model ID|DIR (reranker), --embedding-model ID|DIR,
 //        --k N (candidates from the vector store, default 8), --top N (passages kept after reranking, default 3),
 //        --offline (never call an LLM).
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { ContextualCompressionRetriever } from '@langchain/classic/retrievers/contextual_compression';
 import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
-import { Document, type DocumentInterface } from '@langchain/core/documents';
+import type { DocumentInterface } from '@langchain/core/documents';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { StringOutputParser } from '@langchain/core/output_parsers';
-import { ChatPromptTemplate } from '@langchain/core/prompts';
-import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import { CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
+import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
+import { createRerankingTool, CrossEncoderReranker, OnnxEmbeddings } from '../src/index.js';
 import { wordOverlapScore, words } from '../src/testing/index.js';
+import { askAgent, createChatAgent, loadFolder, searchPassages } from './chat-agent.js';
 import { pickSearchModels } from './pick-models.js';
 import { statsLine } from './stats-line.js';
 
@@ -53,19 +52,6 @@ function positiveInt(text: string, flag: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`${flag} expects a positive integer, got ${JSON.stringify(text)}.`);
   return n;
-}
-
-async function loadFolder(dir: string): Promise<Document[]> {
-  const names = (await readdir(dir)).filter((n) => /\.(md|txt)$/i.test(n)).sort();
-  if (names.length === 0) throw new Error(`${dir} holds no .md or .txt files: pass --docs with a folder that does.`);
-  const splitter = new RecursiveCharacterTextSplitter({ chunkSize: 600, chunkOverlap: 60 });
-  const files = await Promise.all(
-    names.map(
-      async (name) =>
-        new Document({ pageContent: await readFile(path.join(dir, name), 'utf8'), metadata: { source: name } }),
-    ),
-  );
-  return splitter.splitDocuments(files);
 }
 
 /** An LLM when one is configured: `@langchain/openai` is loaded only then, so it stays optional. */
@@ -103,14 +89,12 @@ function extractiveAnswer(question: string, passages: DocumentInterface[]): stri
   return scored.map((s) => `${s.sentence} [${s.source}]`).join(' ');
 }
 
-const prompt = ChatPromptTemplate.fromMessages([
-  [
-    'system',
-    'Answer the question using only the numbered passages below. Cite the file names in square brackets, ' +
-      'e.g. [watering.md]. If the passages do not contain the answer, say so.\n\n{context}',
-  ],
-  ['human', '{question}'],
-]);
+/** Without a reranker model, the vector store's top passages as they come. */
+class KeepAll extends BaseDocumentCompressor {
+  override async compressDocuments(documents: DocumentInterface[]): Promise<DocumentInterface[]> {
+    return documents;
+  }
+}
 
 async function main(): Promise<void> {
   const chunks = await loadFolder(values.docs);
@@ -133,22 +117,24 @@ async function main(): Promise<void> {
           topN: top,
           ...(values.stats ? { onStats: (s) => console.log(statsLine(s)) } : {}),
         });
-  const retriever = reranker
-    ? new ContextualCompressionRetriever({ baseCompressor: reranker, baseRetriever: store.asRetriever(k) })
-    : store.asRetriever(top);
+  const search = createRerankingTool({
+    retriever: store.asRetriever(reranker ? k : top),
+    reranker: reranker ?? new KeepAll(),
+  });
   await reranker?.warmup(); // any download happens here, before the first question
   const llm = await chatModel();
+  const agent = llm ? createChatAgent(llm, search) : undefined;
   console.log(
     `Indexed ${chunks.length} passages from ${values.docs}. Answering ${llm ? 'with an LLM' : 'offline (extractive)'}.`,
   );
 
   const ask = async (question: string) => {
-    const passages = await retriever.invoke(question);
     let answer: string;
-    if (llm) {
-      const context = passages.map((d, i) => `[${i + 1}] (${d.metadata['source']}) ${d.pageContent}`).join('\n\n');
-      answer = await prompt.pipe(llm).pipe(new StringOutputParser()).invoke({ context, question });
+    let passages: DocumentInterface[];
+    if (agent) {
+      ({ answer, passages } = await askAgent(agent, question));
     } else {
+      passages = await searchPassages(search, question);
       answer = extractiveAnswer(question, passages);
     }
     console.log(`\nQ: ${question}\nA: ${answer}\nSources:`);

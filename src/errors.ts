@@ -151,10 +151,10 @@ export class WorkerExitError extends CrossEncoderError {
   }
 }
 
-/** The model was used after `dispose()`. */
+/** The model, or a reranker, was used after `dispose()`. */
 export class DisposedError extends CrossEncoderError {
-  constructor() {
-    super('DISPOSED', 'This model has been disposed; load it again to keep scoring.');
+  constructor(message = 'This model has been disposed; load it again to keep scoring.') {
+    super('DISPOSED', message);
   }
 }
 

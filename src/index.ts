@@ -37,8 +37,10 @@ export {
   type RerankInput,
   type RerankResult,
   type RerankStats,
+  PER_CALL_MODELS,
 } from './langchain/reranker.js';
 export type { FusionOptions } from './langchain/fusion.js';
+export { createRerankingTool, type RerankingToolOptions } from './langchain/agent-tool.js';
 export type { RankFields } from './documents/render.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
 export {

@@ -37,8 +37,10 @@ export {
   type RerankInput,
   type RerankResult,
   type RerankStats,
+  PER_CALL_MODELS,
 } from './langchain/reranker.js';
 export type { FusionOptions } from './langchain/fusion.js';
+export { createRerankingTool, type RerankingToolOptions } from './langchain/agent-tool.js';
 export { DEFAULT_EMBEDDING_MODEL, OnnxEmbeddings, type OnnxEmbeddingsOptions } from './langchain/embeddings.js';
 export { RemoteScorer, type RemoteScorerOptions } from './remote/remote-scorer.js';
 export type { RerankProtocol } from './remote/wire.js';

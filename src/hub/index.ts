@@ -2,3 +2,4 @@
 export { DEFAULT_MODEL_ID, validateRepoPath } from './model-id.js';
 export { resolveAndOpen } from './repair.js';
 export type { HubOptions, ModelFileSpec, ModelStore, ResolvedModel } from './store.js';
+export { validateModelId } from './model-id.js';

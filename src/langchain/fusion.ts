@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import type { RankResult } from '../types.js';
 import { describe } from '../validate.js';
 
 /**
@@ -99,4 +100,80 @@ function normalizer(values: readonly number[]): (value: number) => number {
   }
   const span = max - min;
   return (value) => (span > 0 ? (value - min) / span : 0);
+}
+
+/** One document's place in a call's result. */
+export interface Ranked {
+  index: number;
+  /** The cross-encoder's score, the fused score with fusion, `NaN` when unscored. */
+  relevanceScore: number;
+  reranked: boolean;
+  crossEncoderScore?: number;
+  chunk?: number;
+}
+
+/** Each document's first-stage score, read for weighted fusion; a missing or non-numeric one is an error. */
+export function firstStageScores(documents: readonly unknown[], fusion: Fusion | undefined): number[] | undefined {
+  const key = fusion?.scoreKey;
+  if (key === undefined) return undefined;
+  return documents.map((doc, i) => {
+    const value = (doc as { metadata?: Record<string, unknown> } | null)?.metadata?.[key];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new InvalidArgumentError(
+        `documents[${i}].metadata.${key}`,
+        `weighted fusion reads the first-stage score from metadata.${key}; expected a finite number, got ` +
+          `${describe(value)}. Set fusion.scoreKey to the key your retriever writes, or use { method: 'rrf' }.`,
+      );
+    }
+    return value;
+  });
+}
+
+/** Documents `from`..`to` unscored, in input order. */
+export function firstStageOrder(from: number, to: number): Ranked[] {
+  return Array.from({ length: to - from }, (_, i) => ({
+    index: from + i,
+    relevanceScore: Number.NaN,
+    reranked: false,
+  }));
+}
+
+/**
+ * The call's result: scored documents at or above `minScore`, best first (fused with the first stage when asked,
+ * ties in input order), then the unscored ones in input order, cut to `topN`.
+ */
+export function orderResults(
+  scored: readonly RankResult[],
+  count: number,
+  settings: {
+    fusion: Fusion | undefined;
+    firstStage: number[] | undefined;
+    minScore: number | undefined;
+    topN: number;
+  },
+): Ranked[] {
+  const { fusion, firstStage, minScore, topN } = settings;
+  const kept = minScore === undefined ? scored : scored.filter((r) => r.score >= minScore);
+  const fused =
+    fusion === undefined
+      ? undefined
+      : fuse(
+          kept.map((r) => ({ index: r.index, score: r.score, firstStage: firstStage?.[r.index] })),
+          fusion,
+        );
+  const ranked: Ranked[] = kept.map((r) =>
+    fused === undefined
+      ? { index: r.index, relevanceScore: r.score, reranked: true, chunk: r.chunk }
+      : {
+          index: r.index,
+          relevanceScore: fused.get(r.index) as number,
+          crossEncoderScore: r.score,
+          reranked: true,
+          chunk: r.chunk,
+        },
+  );
+  ranked.sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
+  const seen = new Set(scored.map((r) => r.index));
+  const unscored = firstStageOrder(0, count).filter((r) => !seen.has(r.index));
+  return [...ranked, ...unscored].slice(0, topN);
 }

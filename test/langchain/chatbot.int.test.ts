@@ -1,8 +1,16 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
+import { awaitAllCallbacks } from '@langchain/core/callbacks/promises';
+import { AIMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { fakeModel } from '@langchain/core/testing';
 import { describe, expect, it } from 'vitest';
-import { noDistilled } from '../helpers/models.js';
+import { askAgent, createChatAgent, loadFolder } from '../../examples/chat-agent.js';
+import { createRerankingTool, CrossEncoderReranker, OnnxEmbeddings } from '../../src/index.js';
+import { modelDir, noDistilled } from '../helpers/models.js';
 
 const run = promisify(execFile);
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
@@ -70,5 +78,45 @@ describe.skipIf(skip)('examples/chatbot.ts (offline mode, bundled documents)', (
     expect(answers).toHaveLength(2);
     expect(answers[0]).toContain('[propagation.md]');
     expect(answers[1]).toContain('[light.md]');
+  });
+});
+
+describe.skipIf(skip)('the chatbot agent (createAgent, fake tool-calling model, real models)', () => {
+  it('calls the search tool, answers from the reranked passages and traces the reranker under the tool', async () => {
+    const embeddings = new OnnxEmbeddings({ model: modelDir('all-MiniLM-L6-v2') });
+    const reranker = new CrossEncoderReranker({ model: modelDir('ce-minilm-l6-ict'), topN: 3 });
+    try {
+      const store = await MemoryVectorStore.fromDocuments(
+        await loadFolder(path.resolve('examples/data/docs')),
+        embeddings,
+      );
+      const search = createRerankingTool({ retriever: store.asRetriever(8), reranker });
+      const question = 'How often should I water a cactus?';
+      // The model asks for passages, then cites the file of the first one, as an LLM following the prompt would.
+      const model = fakeModel()
+        .respondWithTools([{ name: 'search_documents', args: { query: question }, id: 'call-1' }])
+        .respond((messages: BaseMessage[]) => {
+          const found = String(messages.find((m) => ToolMessage.isInstance(m))?.content);
+          return new AIMessage(`See [${/^\[1\] \(([^)]+)\)/.exec(found)?.[1]}].`);
+        });
+      const runs: { name?: string; runId: string; parentRunId?: string }[] = [];
+      const recorder = BaseCallbackHandler.fromMethods({
+        handleToolStart: (_tool, _input, runId, parentRunId) => void runs.push({ name: 'tool', runId, parentRunId }),
+        handleRetrieverStart: (_r, _q, runId, parentRunId, _tags, _metadata, name) =>
+          void runs.push({ name, runId, parentRunId }),
+      });
+      const { answer, passages } = await askAgent(createChatAgent(model as never, search), question, {
+        callbacks: [recorder],
+      });
+      await awaitAllCallbacks();
+      expect(answer).toBe('See [watering.md].');
+      expect(passages[0]?.metadata['source']).toBe('watering.md');
+      expect(passages.every((d) => typeof d.metadata['relevanceScore'] === 'number')).toBe(true);
+      const toolRun = runs.find((r) => r.name === 'tool');
+      expect(runs.find((r) => r.name === 'CrossEncoderReranker')?.parentRunId).toBe(toolRun?.runId);
+    } finally {
+      await reranker.dispose();
+      await embeddings.dispose();
+    }
   });
 });

@@ -8,7 +8,13 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseRetriever } from '@langchain/core/retrievers';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError, ModelNotFoundError } from '../../src/index.js';
+import {
+  CrossEncoder,
+  CrossEncoderReranker,
+  DisposedError,
+  InvalidArgumentError,
+  ModelNotFoundError,
+} from '../../src/index.js';
 import { FakeScorer, wordOverlapScore } from '../../src/testing/index.js';
 import { deepFreeze } from './freeze.js';
 
@@ -54,10 +60,13 @@ describe('CrossEncoderReranker.compressDocuments', () => {
     expect(out.map((d) => d.metadata['source'])).toEqual(['a', 'c']);
   });
 
-  it('topN 0 returns nothing and scores nothing', async () => {
+  it('refuses topN 0 where it is given, as Cohere refuses top_n 0, instead of returning nothing', async () => {
     const scorer = new FakeScorer();
-    const out = await new CrossEncoderReranker({ model: scorer, topN: 0 }).compressDocuments(docs(), 'apples');
-    expect(out).toEqual([]);
+    expect(() => new CrossEncoderReranker({ model: scorer, topN: 0 })).toThrow(/^topN: expected a positive integer/);
+    const reranker = new CrossEncoderReranker({ model: scorer });
+    await expect(reranker.rerank(['apples'], 'apples', { topN: 0 })).rejects.toThrow(/^options\.topN:/);
+    expect(() => (reranker.topN = 0)).toThrow(InvalidArgumentError);
+    expect(reranker.topN).toBe(3);
     expect(scorer.calls).toEqual([]);
   });
 
@@ -159,20 +168,25 @@ describe('loading', () => {
     }
   });
 
-  it('disposes a model it loaded (and loads again when used later), never a shared one', async () => {
+  it('disposes a model it loaded and refuses later calls as a disposed CrossEncoder does, never a shared one', async () => {
     const owned = new CrossEncoderReranker({ model: TINY });
     await owned.warmup();
     const dispose = vi.spyOn(CrossEncoder.prototype, 'dispose');
+    const load = vi.spyOn(CrossEncoder, 'load');
     await owned.dispose();
     expect(dispose).toHaveBeenCalledTimes(1);
-    expect(await owned.rerank(['a', 'b'], 'q')).toHaveLength(2);
-    await owned.dispose();
+    await expect(owned.rerank(['a', 'b'], 'q')).rejects.toBeInstanceOf(DisposedError);
+    await expect(owned.compressDocuments(docs(), 'q')).rejects.toBeInstanceOf(DisposedError);
+    await expect(owned.warmup()).rejects.toBeInstanceOf(DisposedError);
+    expect(load).not.toHaveBeenCalled(); // nothing is loaded again behind the caller's back
+    await owned.dispose(); // twice is harmless
 
     const shared = new FakeScorer();
     const one = new CrossEncoderReranker({ model: shared });
     const two = new CrossEncoderReranker({ model: shared, topN: 1 });
     await one.dispose();
     expect(shared.disposed).toBe(false);
+    await expect(one.rerank(['apples'], 'apples')).rejects.toBeInstanceOf(DisposedError);
     expect(await two.rerank(['apples', 'pears'], 'apples')).toEqual([{ index: 0, relevanceScore: 1 }]);
   });
 });
@@ -247,7 +261,7 @@ describe('invariants (property-based, fake scorer)', () => {
 
   it('compressDocuments: a sorted subset, each document once, at most topN, finite scores, inputs untouched', async () => {
     await fc.assert(
-      fc.asyncProperty(documents, query, fc.nat(15), async (records, q, topN) => {
+      fc.asyncProperty(documents, query, fc.integer({ min: 1, max: 15 }), async (records, q, topN) => {
         const input = deepFreeze(
           records.map((r) => new Document({ pageContent: r.pageContent, metadata: { source: r.source }, id: r.id })),
         );

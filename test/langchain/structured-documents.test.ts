@@ -2,7 +2,13 @@
 // them: `rerank(docs, query, { topN, model, maxChunksPerDoc, rankFields })`.
 import { Document } from '@langchain/core/documents';
 import { describe, expect, it, vi } from 'vitest';
-import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError, type TextPair } from '../../src/index.js';
+import {
+  CrossEncoder,
+  CrossEncoderReranker,
+  DisposedError,
+  InvalidArgumentError,
+  type TextPair,
+} from '../../src/index.js';
 import { FakeScorer } from '../../src/testing/index.js';
 import { modelDir } from '../helpers/models.js';
 import { deepFreeze } from './freeze.js';
@@ -114,10 +120,14 @@ describe("CohereRerank's per-call options (tiny model)", () => {
       }
       expect(loadsOf(modelDir('tiny'))).toBe(1);
       await expect(reranker.rerank(docs, query, { model: '' })).rejects.toThrow(/options\.model/);
-      // dispose() frees it: a later call loads it again.
+      // dispose() frees it with the reranker's own model; a later call is refused rather than loading it again.
+      const freed = vi.spyOn(CrossEncoder.prototype, 'dispose');
       await reranker.dispose();
-      await reranker.rerank(docs, query, { model: modelDir('tiny-2label') });
-      expect(loadsOf(modelDir('tiny-2label'))).toBe(2);
+      expect(freed).toHaveBeenCalledTimes(2);
+      await expect(reranker.rerank(docs, query, { model: modelDir('tiny-2label') })).rejects.toBeInstanceOf(
+        DisposedError,
+      );
+      expect(loadsOf(modelDir('tiny-2label'))).toBe(1);
     } finally {
       load.mockRestore();
       await reranker.dispose();

@@ -383,7 +383,7 @@ describe('CrossEncoderReranker', () => {
             );
             const wrong: string[] = [];
             if (!isQuery(query)) wrong.push('query');
-            if (!isCount(topN, 0)) wrong.push('options.topN');
+            if (!isCount(topN, 1)) wrong.push('options.topN'); // 0 is refused, as Cohere's top_n 0 is
             if (min !== undefined && (typeof min !== 'number' || Number.isNaN(min))) wrong.push('options.minScore');
             // rerank() takes strings, Documents and any record (rendered as `key: value` lines); anything else, or a
             // record that cannot be rendered, is refused by its index.
