@@ -61,6 +61,12 @@ for (const major of majors) {
     failed.push(`node ${VERSIONS[major]} (could not be installed from npm)`);
     continue;
   }
+  const reported = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  if (reported !== `v${VERSIONS[major]}`) {
+    failed.push(`node ${VERSIONS[major]} (${binary} reports ${reported || 'nothing'})`);
+    continue;
+  }
+  console.log(`\nnode-versions: node ${VERSIONS[major]} from ${binary}`);
   // Anything a test starts by the name `node` (the package command, a worker's runtime) runs this version too.
   const env = { ...process.env, PATH: `${path.dirname(binary)}${path.delimiter}${process.env.PATH}` };
   const steps = [
