@@ -27,6 +27,7 @@ export default defineConfig([
       index: 'src/index.ts',
       testing: 'src/testing/index.ts',
       remote: 'src/remote-entry.ts',
+      core: 'src/core-entry.ts',
       'ai-sdk': 'src/ai-sdk/index.ts',
       llamaindex: 'src/llamaindex/index.ts',
       mastra: 'src/mastra/index.ts',

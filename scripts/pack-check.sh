@@ -2,7 +2,9 @@
 # Packs the library as npm would publish it, installs the tarball into an empty app that has only
 # @langchain/core beside it, and checks what a user gets: `import` and `require` of both entries, the package
 # command's --help and --version, and a tarball free of evaluation code and source maps. Then one app per framework
-# adapter, each with only its framework: the subpath imports, requires and ranks. Needs the npm registry.
+# adapter, each with only its framework (ai 7 and ai 6; on Node 20 also Mastra as npm picks it there): the subpath
+# imports, requires and ranks. Last an app with the tarball alone, where the core entry loads a model and scores
+# without @langchain/core. Needs the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -141,9 +143,14 @@ adapter_app() { # subpath, then the packages its app installs
 }
 dev() { node -p "require('./package.json').devDependencies['$1']"; }
 ai_app="$(adapter_app ai-sdk "ai@$(dev ai)")"
+# ai 6 is what \`npm i ai\` installs on Node 20 (ai 7 asks for Node 22): @ai-sdk/provider 3.x, RerankingModelV3.
+ai6_app="$(adapter_app ai-sdk-6 "ai@6.0.333")"
 llama_app="$(adapter_app llamaindex "llamaindex@$(dev llamaindex)")"
 mastra_app="$(adapter_app mastra "@mastra/core@$(dev @mastra/core)" "@mastra/rag@$(dev @mastra/rag)")"
-for app_dir in "$ai_app" "$llama_app" "$mastra_app"; do
+# The engine alone: an app with nothing but the tarball loads a model from the core entry and scores, with no
+# @langchain/core anywhere (the main entry needs it; the core entry does not).
+core_app="$(adapter_app core)"
+for app_dir in "$ai_app" "$ai6_app" "$llama_app" "$mastra_app" "$core_app"; do
   if [ -e "$app_dir/node_modules/@langchain/core" ]; then
     echo "pack-check: $app_dir got @langchain/core, which only the main entry needs" >&2
     exit 1
@@ -159,6 +166,37 @@ done
   if (ranking[0].originalIndex !== 1) throw new Error('ai-sdk: ranked wrongly');
   console.log('ai-sdk (with ai only): ok');
 ")
+(cd "$ai6_app" && MODEL="$root/models/tiny" node --input-type=module -e "
+  const { rerank } = await import('ai');
+  const { createCrossEncoder } = await import('langchain-cross-encoder/ai-sdk');
+  const { CrossEncoder } = await import('langchain-cross-encoder/core');
+  const engine = await CrossEncoder.load(process.env.MODEL, { worker: false });
+  const texts = ['Bread rises with yeast.', 'Lighthouses guide ships at night.'];
+  const { ranking } = await rerank({ model: createCrossEncoder({ scorer: engine }).rerankingModel('tiny'), query: 'ships at night', documents: texts });
+  const expected = await engine.rank('ships at night', texts);
+  if (ranking[0].originalIndex !== expected[0].index || Math.abs(ranking[0].score - expected[0].score) > 1e-6) throw new Error('ai 6: ranked wrongly');
+  await engine.dispose();
+  const { version } = JSON.parse((await import('node:fs')).readFileSync('node_modules/ai/package.json', 'utf8'));
+  if (!version.startsWith('6.')) throw new Error('ai 6 app: got ai ' + version);
+  console.log('ai-sdk (with ai ' + version + ' only): ok');
+")
+(cd "$core_app" && MODEL="$root/models/tiny" node --input-type=module -e "
+  const { CrossEncoder, RemoteScorer, FakeScorer } = await import('langchain-cross-encoder/core');
+  if (typeof RemoteScorer !== 'function') throw new Error('core: missing RemoteScorer');
+  const pairs = [['ships at night', 'Lighthouses guide ships.'], ['ships at night', 'Bread rises with yeast.']];
+  const scores = [];
+  for (const worker of [false, true]) {
+    const model = await CrossEncoder.load(process.env.MODEL, { worker });
+    scores.push(await model.score(pairs));
+    await model.dispose();
+  }
+  if (!scores.flat().every(Number.isFinite) || Math.abs(scores[0][0] - scores[1][0]) > 1e-6) throw new Error('core: scored ' + scores);
+  if ((await new FakeScorer().rank('red', ['blue', 'red']))[0].index !== 1) throw new Error('core: FakeScorer ranked wrongly');
+  const main = await import('langchain-cross-encoder').then(() => 'loaded', (e) => e.message);
+  console.log('core (no @langchain/core installed): ok; the main entry there: ' + main.split('\\n')[0]);
+")
+(cd "$core_app" && node -e "
+  if (typeof require('langchain-cross-encoder/core').CrossEncoder !== 'function') process.exit(1)")
 (cd "$llama_app" && node --input-type=module -e "
   const { TextNode } = await import('llamaindex');
   const { CrossEncoderNodePostprocessor } = await import('langchain-cross-encoder/llamaindex');
@@ -177,6 +215,22 @@ done
   if (out[0].result.id !== 'b') throw new Error('mastra: ranked wrongly');
   console.log('mastra (with @mastra/core and @mastra/rag only): ok');
 ")
+# On Node 20, npm picks the newest Mastra whose engines allow that Node: @mastra/core 0.24 with @mastra/rag 1.3 (every
+# 1.x asks for Node 22.13). Installed as users do, unpinned and in one command with the tarball, it must resolve.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  mastra20_app="$(adapter_app mastra-node20 @mastra/core @mastra/rag)"
+  (cd "$mastra20_app" && node --input-type=module -e "
+    const { rerankWithScorer } = await import('@mastra/rag');
+    const { CrossEncoderRelevanceScorer } = await import('langchain-cross-encoder/mastra');
+    const { FakeScorer } = await import('langchain-cross-encoder/core');
+    const results = [{ id: 'a', score: 0.9, metadata: { text: 'blue sky' } }, { id: 'b', score: 0.1, metadata: { text: 'red apples' } }];
+    const out = await rerankWithScorer({ results, query: 'red apples', scorer: new CrossEncoderRelevanceScorer({ model: new FakeScorer() }), options: { topK: 1, weights: { semantic: 1, vector: 0, position: 0 } } });
+    if (out[0].result.id !== 'b') throw new Error('mastra on node 20: ranked wrongly');
+    const { readFileSync } = await import('node:fs');
+    const version = (name) => JSON.parse(readFileSync('node_modules/' + name + '/package.json', 'utf8')).version;
+    console.log('mastra on node ' + process.versions.node + ' (npm picked @mastra/core ' + version('@mastra/core') + ', @mastra/rag ' + version('@mastra/rag') + '): ok');
+  ")
+fi
 # require() in a process of its own: loading a framework's ESM and CJS builds together is that framework's hazard.
 (cd "$ai_app" && node -e "if (typeof require('langchain-cross-encoder/ai-sdk').createCrossEncoder !== 'function') process.exit(1)")
 (cd "$llama_app" && node -e "

@@ -1,6 +1,9 @@
 // A Symbol.for marker survives two copies of this package in one process,
 // where `instanceof` would not.
 const MARKER = Symbol.for('langchain-cross-encoder.error');
+// The markers the AI SDK's `isInstance` checks look for (the same in @ai-sdk/provider 3.x and 4.x).
+const AI_SDK_ERROR_MARKER = Symbol.for('vercel.ai.error');
+const AI_SDK_NO_SUCH_MODEL_MARKER = Symbol.for('vercel.ai.error.AI_NoSuchModelError');
 
 /** Every error this package throws on purpose. `code` is stable; the message says what to do. */
 export class CrossEncoderError extends Error {
@@ -182,5 +185,24 @@ export class RemoteScorerError extends CrossEncoderError {
     this.status = options?.status;
     this.serverMessage = options?.serverMessage;
     this.attempts = options?.attempts ?? 1;
+  }
+}
+
+/**
+ * A framework asked an adapter for a kind of model it does not offer (the AI SDK provider has reranking models only).
+ * It carries the AI SDK's own markers, so `NoSuchModelError.isInstance(error)` from `ai` or `@ai-sdk/provider` is true.
+ */
+export class NoSuchModelTypeError extends CrossEncoderError {
+  readonly [AI_SDK_ERROR_MARKER] = true;
+  readonly [AI_SDK_NO_SUCH_MODEL_MARKER] = true;
+  /** The model id asked for. */
+  readonly modelId: string;
+  /** The kind of model asked for, e.g. `languageModel`. */
+  readonly modelType: string;
+
+  constructor(modelId: string, modelType: string, message: string) {
+    super('NO_SUCH_MODEL', message);
+    this.modelId = modelId;
+    this.modelType = modelType;
   }
 }

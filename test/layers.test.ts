@@ -20,7 +20,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['cross-encoder.ts'],
   ['remote/', 'testing/', 'scorer-pool.ts'],
   ['serve/', 'langchain/', 'ai-sdk/', 'llamaindex/', 'mastra/'],
-  ['index.ts', 'web.ts', 'remote-entry.ts'],
+  ['index.ts', 'web.ts', 'remote-entry.ts', 'core-entry.ts'],
   ['bin.ts'],
 ];
 
@@ -236,6 +236,28 @@ describe('the layer rule', () => {
     }
     expect(frameworks.length).toBeGreaterThan(0);
     expect(leaks).toEqual([]);
+  });
+
+  it("runs the core entry and the other frameworks' adapters without LangChain", () => {
+    for (const entry of [
+      'core-entry.ts',
+      'scorer-pool.ts',
+      'ai-sdk/index.ts',
+      'llamaindex/index.ts',
+      'mastra/index.ts',
+    ]) {
+      const { files, packages } = reachable(join(SRC, entry));
+      const langchain = [
+        ...[...files].filter((f) => roomOf(f) === 'langchain/').map((f) => relative(SRC, f)),
+        ...[...packages].filter((p) => p.startsWith('@langchain/')),
+      ];
+      expect(langchain, `${entry} at run time`).toEqual([]);
+    }
+  });
+
+  it('loads nothing from @ai-sdk/provider at run time: the AI SDK adapter serves v3 and v4 by its own types', () => {
+    const { packages } = reachable(join(SRC, 'ai-sdk/index.ts'));
+    expect([...packages].filter((p) => p.startsWith('@ai-sdk/'))).toEqual([]);
   });
 
   it('keeps tests that need built models out of src/', () => {

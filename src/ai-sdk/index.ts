@@ -7,3 +7,5 @@ export {
 } from './provider.js';
 export { CrossEncoderRerankingModel, type CrossEncoderRerankingSettings } from './reranking-model.js';
 export type { RankFields } from '../documents/render.js';
+export { NoSuchModelTypeError } from '../errors.js';
+export type { JSONObject, JSONValue, RerankingCallOptions, RerankingResult } from './specification.js';

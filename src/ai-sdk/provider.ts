@@ -1,9 +1,9 @@
-import { NoSuchModelError, type ProviderV4 } from '@ai-sdk/provider';
 import type { CrossEncoderOptions, Scorer } from '../cross-encoder.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NoSuchModelTypeError } from '../errors.js';
 import { isScorer, ScorerPool } from '../scorer-pool.js';
 import { describe } from '../validate.js';
 import { CrossEncoderRerankingModel, type CrossEncoderRerankingSettings } from './reranking-model.js';
+import { SPECIFICATION_VERSION } from './specification.js';
 
 /** How a {@link createCrossEncoder} provider loads its models. */
 export interface CrossEncoderProviderSettings extends CrossEncoderOptions {
@@ -21,14 +21,24 @@ export interface CrossEncoderProviderSettings extends CrossEncoderOptions {
   name?: string;
 }
 
-/** A Vercel AI SDK provider whose reranking models are local cross-encoders; it offers no other kind of model. */
-export interface CrossEncoderProvider extends ProviderV4 {
+/**
+ * A Vercel AI SDK provider whose reranking models are local cross-encoders; it offers no other kind of model. It is a
+ * `ProviderV3`, which `ai` 6 and 7 both take (in `createProviderRegistry`, `customProvider`).
+ */
+export interface CrossEncoderProvider {
+  readonly specificationVersion: typeof SPECIFICATION_VERSION;
   /** A reranking model for `rerank()` from `ai`: a hub id or local model folder, loaded once per provider. */
   rerankingModel(modelId: string, settings?: CrossEncoderRerankingSettings): CrossEncoderRerankingModel;
   /** Shorthand for {@link CrossEncoderProvider.rerankingModel}. */
   reranking(modelId: string, settings?: CrossEncoderRerankingSettings): CrossEncoderRerankingModel;
   /** Frees every model this provider loaded; a later call loads it again. A `scorer` passed in is left alone. */
   dispose(): Promise<void>;
+  /** Throws a {@link NoSuchModelTypeError}: the provider has reranking models only. */
+  languageModel(modelId: string): never;
+  /** Throws a {@link NoSuchModelTypeError}: the provider has reranking models only. */
+  embeddingModel(modelId: string): never;
+  /** Throws a {@link NoSuchModelTypeError}: the provider has reranking models only. */
+  imageModel(modelId: string): never;
 }
 
 /**
@@ -73,15 +83,17 @@ export function createCrossEncoder(settings: CrossEncoderProviderSettings = {}):
     }
     return new CrossEncoderRerankingModel(modelId, scorer ?? modelId, pool, `${name}.reranking`, modelSettings);
   };
-  const noSuchModel = (modelType: 'languageModel' | 'embeddingModel' | 'imageModel') => (modelId: string) => {
-    throw new NoSuchModelError({
-      modelId,
-      modelType,
-      message: `The ${name} provider only has reranking models; use rerankingModel('${modelId}').`,
-    });
-  };
+  const noSuchModel =
+    (modelType: 'languageModel' | 'embeddingModel' | 'imageModel') =>
+    (modelId: string): never => {
+      throw new NoSuchModelTypeError(
+        modelId,
+        modelType,
+        `The ${name} provider only has reranking models; use rerankingModel('${modelId}').`,
+      );
+    };
   return {
-    specificationVersion: 'v4',
+    specificationVersion: SPECIFICATION_VERSION,
     rerankingModel,
     reranking: rerankingModel,
     languageModel: noSuchModel('languageModel'),

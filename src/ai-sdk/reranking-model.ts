@@ -1,13 +1,13 @@
-import type {
-  JSONObject,
-  RerankingModelV4,
-  RerankingModelV4CallOptions,
-  RerankingModelV4Result,
-} from '@ai-sdk/provider';
 import type { ScorerPool, ModelOption } from '../scorer-pool.js';
 import { abortError, InvalidArgumentError } from '../errors.js';
 import { renderRecord, validateRankFields, type RankFields } from '../documents/render.js';
 import { describe, requireQuery, validateBatchSize, validateSignal, validateTimeoutMs } from '../validate.js';
+import {
+  SPECIFICATION_VERSION,
+  type JSONObject,
+  type RerankingCallOptions,
+  type RerankingResult,
+} from './specification.js';
 
 /** The key of this provider's per-call `providerOptions` and of the `providerMetadata` it returns. */
 export const PROVIDER_OPTIONS_KEY = 'crossEncoder';
@@ -34,33 +34,35 @@ export interface CrossEncoderRerankingSettings {
 }
 
 /**
- * A reranking model of the Vercel AI SDK (`RerankingModelV4`) on a cross-encoder: `rerank()` from `ai` sends it text
- * or object documents and gets back every document's index and score, best first.
+ * A reranking model of the Vercel AI SDK on a cross-encoder: `rerank()` from `ai` 6 or 7 sends it text or object
+ * documents and gets back every document's index and score, best first. It implements `RerankingModelV3`, which `ai`
+ * 7 also takes (as `RerankingModelV4`, the same interface under a new version tag).
  */
-export class CrossEncoderRerankingModel implements RerankingModelV4 {
-  readonly specificationVersion = 'v4';
+export class CrossEncoderRerankingModel {
+  readonly specificationVersion = SPECIFICATION_VERSION;
   readonly provider: string;
   readonly modelId: string;
-  readonly #model: ModelOption;
-  readonly #pool: ScorerPool;
-  readonly #settings: CrossEncoderRerankingSettings;
+  // Not `#private`: `ai` 7 calls a v3 model through a Proxy, and a Proxy cannot reach a class's `#` fields.
+  private readonly model: ModelOption;
+  private readonly pool: ScorerPool;
+  private readonly settings: CrossEncoderRerankingSettings;
 
   /** Built by the provider's `rerankingModel()`; the pool loads `model` once for every model of the provider. */
   constructor(modelId: string, model: ModelOption, pool: ScorerPool, provider: string, settings: unknown = {}) {
     this.modelId = modelId;
     this.provider = provider;
-    this.#model = model;
-    this.#pool = pool;
-    this.#settings = validateSettings(settings, 'settings');
+    this.model = model;
+    this.pool = pool;
+    this.settings = validateSettings(settings, 'settings');
   }
 
-  async doRerank(options: RerankingModelV4CallOptions): Promise<RerankingModelV4Result> {
+  async doRerank(options: RerankingCallOptions): Promise<RerankingResult> {
     const { documents, query, topN, abortSignal, providerOptions } = options;
     const signal = validateSignal(abortSignal, 'abortSignal');
     if (signal?.aborted) throw abortError('Reranking', signal.reason);
     requireQuery(query, 'query');
     const settings = {
-      ...this.#settings,
+      ...this.settings,
       ...validateSettings(providerOptions?.[PROVIDER_OPTIONS_KEY] ?? {}, 'providerOptions.crossEncoder'),
     };
     const texts = documentTexts(documents, settings.rankFields);
@@ -68,7 +70,7 @@ export class CrossEncoderRerankingModel implements RerankingModelV4 {
       throw new InvalidArgumentError('topN', `expected a non-negative integer, got ${describe(topN)}.`);
     }
     const started = new Date();
-    const scorer = await this.#pool.get(this.#model, signal);
+    const scorer = await this.pool.get(this.model, signal);
     const rankOptions: Record<string, unknown> = {};
     if (topN !== undefined) rankOptions['topK'] = Math.min(topN, texts.length);
     if (signal !== undefined) rankOptions['signal'] = signal;
@@ -87,10 +89,7 @@ export class CrossEncoderRerankingModel implements RerankingModelV4 {
 }
 
 /** The texts the model reads: text documents as they are, object documents rendered (through `rankFields`). */
-function documentTexts(
-  documents: RerankingModelV4CallOptions['documents'],
-  rankFields: RankFields | undefined,
-): string[] {
+function documentTexts(documents: RerankingCallOptions['documents'], rankFields: RankFields | undefined): string[] {
   const values: unknown = documents?.values;
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError('documents', `expected { type, values: [...] }, got ${describe(documents)}.`);

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Runs the LangChain compatibility matrix: each cell under test/compat/ pins one LangChain generation and its
-// @langchain/core, installs this package from the repository as a packed copy (install-links), and runs
-// suite.mjs against it.
+// Runs the compatibility matrix: each cell under test/compat/ pins the versions of a framework that users have (a
+// LangChain generation and its @langchain/core, `ai` 6 or 7, the Mastra that installs on Node 20), installs this
+// package from the repository as a packed copy (install-links), and runs its compat.test.mjs against it. Then the
+// same package under Node 22 and 24 (node-versions.mjs).
 //
-//   npm run test:compat                 build dist, `npm ci` where a cell's install is missing or stale, test
-//   npm run test:compat -- lc-0.3       only the named cell(s)
-//   npm run test:compat -- --update     `npm install` instead of `npm ci`, refreshing the cells' lock files
-//   npm run test:compat -- --no-build   reuse the current dist/
+//   npm run test:compat                     build dist, `npm ci` where a cell's install is missing or stale, test
+//   npm run test:compat -- lc-0.3           only the named cell(s), and no other Node version
+//   npm run test:compat -- --update         `npm install` instead of `npm ci`, refreshing the cells' lock files
+//   npm run test:compat -- --no-build       reuse the current dist/
+//   npm run test:compat -- --no-node-versions   only this Node
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,4 +82,7 @@ for (const cell of cells) {
   }
 }
 if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
-console.log(`\ntest:compat: ${cells.join(', ')} passed.`);
+console.log(`\ntest:compat: ${cells.join(', ')} passed on node ${process.versions.node}.`);
+if (named.length === 0 && !args.includes('--no-node-versions')) {
+  if (run(process.execPath, [path.join(here, 'node-versions.mjs')], root) !== 0) fail('failed under another Node.');
+}

@@ -9,9 +9,10 @@ const NATIVE = ['onnxruntime-node', 'tokenizers'];
 
 /**
  * Bundles `app` and the worker into `outdir`; resolves with the app's path, or throws naming what went wrong.
- * @param {{ root: string, app: string, outdir: string }} where
+ * `entry` is the package file the app must reach (the main entry unless said).
+ * @param {{ root: string, app: string, outdir: string, entry?: string }} where
  */
-export async function bundleApp({ root, app, outdir }) {
+export async function bundleApp({ root, app, outdir, entry = 'dist/index.js' }) {
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     entryPoints: { app, worker: path.join(root, 'dist/worker.js') },
@@ -27,8 +28,8 @@ export async function bundleApp({ root, app, outdir }) {
   const inputs = Object.keys(result.metafile.inputs);
   const leaked = inputs.filter((input) => NATIVE.some((name) => input.includes(`node_modules/${name}/`)));
   if (leaked.length > 0) throw new Error(`the bundle holds native packages' files: ${leaked.join(', ')}`);
-  if (!inputs.some((input) => input.endsWith('dist/index.js'))) {
-    throw new Error('the bundle does not hold the package itself (dist/index.js)');
+  if (!inputs.some((input) => input.endsWith(entry))) {
+    throw new Error(`the bundle does not hold the package itself (${entry})`);
   }
   return path.join(outdir, 'app.js');
 }

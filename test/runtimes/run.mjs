@@ -5,13 +5,13 @@
 // cannot start here (no build for this platform) is skipped with the reason printed; any other difference fails.
 //
 //   npm run test:runtimes               builds dist/ first if it is missing
-//   npm run test:runtimes -- bun        only the named target(s): deno, bun, esbuild
+//   npm run test:runtimes -- bun        only the named target(s): deno, bun, esbuild, esbuild-core
 //   npm run test:runtimes -- --build    rebuild dist/ even if it exists
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { version as esbuildVersion } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
 import { bundleApp } from './esbuild-bundle.mjs';
 import { PAIRS, QUERY, PASSAGES } from './pairs.mjs';
 
@@ -26,6 +26,7 @@ const TARGETS = {
   deno: { command: bin('deno'), prefix: ['run', '--allow-all', '--no-lock'] },
   bun: { command: bin('bun'), prefix: [] },
   esbuild: { command: process.execPath, prefix: [], bundled: true },
+  'esbuild-core': { command: process.execPath, prefix: [], bundled: true, core: true },
 };
 const runtimes = Object.keys(TARGETS).filter((name) => named.length === 0 || named.includes(name));
 if (runtimes.length === 0) fail(`nothing matches ${named.join(', ')}; the targets are ${Object.keys(TARGETS)}.`);
@@ -159,14 +160,18 @@ console.log(`test:runtimes: reference ${expected.runtime}`);
 const failed = [];
 const skipped = [];
 for (const name of runtimes) {
-  const { command, prefix, bundled } = TARGETS[name];
+  const { command, prefix, bundled, core } = TARGETS[name];
   const started = bundled ? { version: `esbuild ${esbuildVersion}, node ${process.versions.node}` } : probe(command);
   if (started.reason !== undefined) {
     skipped.push(name);
     console.log(`test:runtimes: ${name} skipped: ${started.reason}`);
     continue;
   }
-  const { problems, checked } = bundled ? await checkBundle() : await checkRuntime(command, prefix);
+  const { problems, checked } = core
+    ? await checkCoreBundle()
+    : bundled
+      ? await checkBundle()
+      : await checkRuntime(command, prefix);
   if (problems.length > 0) {
     failed.push(name);
     console.log(`test:runtimes: ${name} (${started.version}) FAILED:\n  - ${problems.join('\n  - ')}`);
@@ -232,5 +237,59 @@ async function checkBundle() {
     problems,
     checked:
       "a bundle with the addons external gives Node's scores inline and in the worker, dispose, retriever; without worker.js it says how to fix it",
+  };
+}
+
+/**
+ * core-smoke.mjs (CrossEncoder and FakeScorer from `langchain-cross-encoder/core`) bundled as above: no LangChain
+ * code in it, a fraction of the main entry's bundle, and Node's scores inline and in the worker.
+ */
+async function checkCoreBundle() {
+  const outdir = path.join(root, 'node_modules/.cache/langchain-cross-encoder-esbuild-core');
+  const problems = [];
+  let app;
+  try {
+    app = await bundleApp({ root, app: path.join(here, 'core-smoke.mjs'), outdir, entry: 'dist/core.js' });
+  } catch (error) {
+    return { problems: [`esbuild: ${error.message}`] };
+  }
+  const code = readFileSync(app, 'utf8');
+  const leaked = [...new Set(code.match(/@langchain\/[a-z-]+|langsmith/g) ?? [])];
+  if (leaked.length > 0) problems.push(`the core bundle mentions ${leaked.join(', ')}`);
+  // The same three lines on the main entry: the size a LangChain-free app saved.
+  const mainApp = path.join(outdir, 'main-app.mjs');
+  writeFileSync(
+    mainApp,
+    "import { CrossEncoder } from 'langchain-cross-encoder';\nconsole.log(typeof CrossEncoder);\n",
+  );
+  await build({
+    entryPoints: [mainApp],
+    outfile: path.join(outdir, 'main-bundle.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['onnxruntime-node', 'tokenizers'],
+    logLevel: 'silent',
+  });
+  const mainBytes = statSync(path.join(outdir, 'main-bundle.mjs')).size;
+  if (!/@langchain\//.test(readFileSync(path.join(outdir, 'main-bundle.mjs'), 'utf8'))) {
+    problems.push('the main-entry bundle holds no LangChain either: the check above would not see a leak');
+  }
+  const coreBytes = statSync(app).size;
+  if (!(coreBytes < mainBytes / 2))
+    problems.push(`the core bundle (${coreBytes} B) is not under half the main entry's (${mainBytes} B)`);
+  const { parsed, problems: ran } = await smoke(process.execPath, [], app);
+  problems.push(...ran);
+  if (parsed !== undefined) {
+    for (const mode of ['inline', 'worker']) {
+      const diff = maxDifference(parsed[mode], expected[mode]);
+      if (!(diff <= TOLERANCE)) problems.push(`${mode} scores differ from Node's by ${diff}`);
+    }
+  }
+  rmSync(outdir, { recursive: true, force: true });
+  return {
+    problems,
+    checked: `a CrossEncoder-only bundle of the core entry holds no LangChain code (${Math.round(coreBytes / 1024)} KB, main entry ${Math.round(mainBytes / 1024)} KB) and gives Node's scores inline and in the worker`,
   };
 }
