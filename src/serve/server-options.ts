@@ -41,7 +41,7 @@ export interface RerankServerOptions {
   maxBatchTokens?: number;
   /**
    * Longest pair the model reads in tokens (caps the size estimate of a long text).
-   * @default 512
+   * @default the model's `maxLength` (a `CrossEncoder`'s `info.maxLength`), or 512 for a scorer that states none
    */
   maxPairTokens?: number;
   /**
@@ -156,6 +156,7 @@ export function resolveOptions(options: RerankServerOptions) {
       throw new InvalidArgumentError(`options.${hook}`, `expected a function, got ${describe(options[hook])}.`);
     }
   }
+  const maxLength = modelMaxLength(options.scorer);
   return {
     scorer: options.scorer,
     modelName: options.modelName ?? 'cross-encoder',
@@ -164,7 +165,8 @@ export function resolveOptions(options: RerankServerOptions) {
     apiKeyDigest: options.apiKey === undefined ? undefined : digest(options.apiKey.trim()),
     microBatch: options.microBatch ?? true,
     maxBatchTokens: int(options.maxBatchTokens, 'maxBatchTokens', 16_384, 1),
-    maxPairTokens: int(options.maxPairTokens, 'maxPairTokens', 512, 1),
+    maxPairTokens: int(options.maxPairTokens, 'maxPairTokens', maxLength ?? 512, 1),
+    maxLength,
     maxQueuedRequests: int(options.maxQueuedRequests, 'maxQueuedRequests', 256, 1),
     maxQueuedBytes: int(options.maxQueuedBytes, 'maxQueuedBytes', 64 * 1024 * 1024, 1),
     admission: options.admission ?? true,
@@ -177,4 +179,10 @@ export function resolveOptions(options: RerankServerOptions) {
     onRequest: options.onRequest,
     onError: options.onError,
   };
+}
+
+/** The longest pair the served model reads, when the scorer says (a `CrossEncoder` does, in `info.maxLength`). */
+function modelMaxLength(scorer: Scorer): number | undefined {
+  const maxLength = (scorer as { info?: { maxLength?: unknown } }).info?.maxLength;
+  return typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength > 0 ? maxLength : undefined;
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CrossEncoderError } from '../errors.js';
 import { MicroBatcher } from './batcher.js';
-import { readJson } from './body.js';
+import { checkEngineBytes, clientClosed, readJson } from './body.js';
 import { HttpError } from './http-error.js';
 import { ServerMetrics } from './metrics.js';
 import { parseRerankBody, rerankAnswer } from './protocol.js';
@@ -39,6 +39,8 @@ export class RerankServer {
   readonly #metrics = new ServerMetrics();
   /** Rerank requests being read, queued or scored, each with the controller that ends it. */
   readonly #inFlight = new Set<AbortController>();
+  /** Wakes `close()` once the last request in flight has ended. */
+  #onIdle: (() => void) | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
 
@@ -106,18 +108,24 @@ export class RerankServer {
       this.#draining = true;
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       this.#server.closeIdleConnections();
-      const deadline = performance.now() + this.#options.drainTimeoutMs;
-      while (this.#inFlight.size > 0 && performance.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#options.drainTimeoutMs)));
+      await Promise.race([this.#idle(), late]);
+      clearTimeout(timer);
       const cut = new HttpError(503, 'shutting_down', 'the server is shutting down; retry on another replica', 1);
       for (const controller of this.#inFlight) controller.abort(cut);
-      // Answers to cut requests are written on the next turns of the loop; give them one before closing sockets.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Every stage of a request follows its signal, so cut requests write their 503 before their sockets close.
+      await this.#idle();
       this.#server.closeAllConnections();
       await closed;
     })();
     return this.#closing;
+  }
+
+  /** Resolves once no rerank request is in flight. */
+  #idle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#onIdle = resolve));
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -157,19 +165,25 @@ export class RerankServer {
         throw new HttpError(405, 'method_not_allowed', `${path} takes POST with a JSON body`);
       }
       const timer = this.#limitTime(controller);
+      // A client that hangs up, uploading or waiting, no longer needs its place in the queue, nor the engine's time.
+      const onClose = () => controller.abort(clientClosed());
+      req.socket.once('close', onClose);
       try {
         const body = await readJson(req, this.#options.maxBodyBytes, controller.signal);
         const job = parseRerankBody(route as Route, body, this.#options);
         texts = job.texts.length;
-        const scores = await this.#score(req, controller, job.query, job.texts, job.rawScores, job.instruction);
+        checkEngineBytes(job.query, job.texts, this.#options.maxBodyBytes);
+        const { query, rawScores, instruction } = job;
+        const scores = await this.#batcher.submit(query, job.texts, rawScores, controller.signal, instruction);
         status = send(res, 200, rerankAnswer(route as Route, job, scores, this.#options.modelName));
       } finally {
         clearTimeout(timer);
+        req.socket.off('close', onClose);
       }
     } catch (error) {
       status = this.#fail(res, path, error);
     } finally {
-      this.#inFlight.delete(controller);
+      if (this.#inFlight.delete(controller) && this.#inFlight.size === 0) this.#onIdle?.();
       if (route !== undefined) {
         const ms = performance.now() - started;
         this.#metrics.request(path, status, ms / 1000);
@@ -193,24 +207,6 @@ export class RerankServer {
         ),
       timeoutMs,
     );
-  }
-
-  async #score(
-    req: IncomingMessage,
-    controller: AbortController,
-    query: string,
-    texts: string[],
-    rawScores: boolean,
-    instruction: string | undefined,
-  ): Promise<number[]> {
-    // A client that hangs up no longer needs its place in the queue, nor the engine's time.
-    const onClose = () => controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
-    req.socket.once('close', onClose);
-    try {
-      return await this.#batcher.submit(query, texts, rawScores, controller.signal, instruction);
-    } finally {
-      req.socket.off('close', onClose);
-    }
   }
 
   #authorize(req: IncomingMessage): void {
@@ -243,7 +239,7 @@ export class RerankServer {
       model_id: this.#options.modelName,
       model_type: { reranker: { id2label: { '0': 'LABEL_0' }, label2id: { LABEL_0: 0 } } },
       max_client_batch_size: this.#options.maxTexts,
-      max_input_length: this.#options.maxPairTokens,
+      max_input_length: this.#options.maxLength ?? this.#options.maxPairTokens,
       max_batch_tokens: this.#options.maxBatchTokens,
       max_concurrent_requests: this.#options.maxQueuedRequests,
       micro_batching: this.#options.microBatch,
