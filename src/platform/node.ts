@@ -148,4 +148,8 @@ export const nodePlatform: Platform = {
   workerHost,
   lowerPriority,
   openGguf,
+  onExit: (hook) => {
+    process.on('exit', hook);
+    return () => void process.off('exit', hook);
+  },
 };
