@@ -137,10 +137,10 @@ export class MicroBatcher {
     });
   }
 
-  /** The sum of `field` over requests held, or over those in `state` only. */
-  #held(field: 'tokens' | 'bytes', state?: Request['state']): number {
+  /** The sum of `field` over the requests held, queued and running. */
+  #held(field: 'tokens' | 'bytes'): number {
     let sum = 0;
-    for (const request of this.#requests) if (state === undefined || request.state === state) sum += request[field];
+    for (const request of this.#requests) sum += request[field];
     return sum;
   }
 
@@ -152,8 +152,9 @@ export class MicroBatcher {
     this.#requests = this.#requests.filter((other) => other !== request);
     if ('scores' in outcome) request.resolve(outcome.scores);
     else request.reject(outcome.error);
+    // A request that ends without its scores (timed out, gone) may leave its engine call with nobody to answer.
     const call = request.call;
-    if (call !== undefined && !this.#requests.some((other) => other.call === call)) {
+    if ('error' in outcome && call !== undefined && !this.#requests.some((other) => other.call === call)) {
       call.abort(new Error('every request of the call has ended'));
     }
   }
