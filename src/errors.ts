@@ -145,8 +145,10 @@ export function abortError(what: string, cause?: unknown, timeout?: { ms: number
 }
 
 /**
- * The thread that runs the model died (out of memory, a native crash) while it held the call. The backend starts a
- * new one, so a retry usually succeeds; past its restart budget the model is failed for good and must be loaded again.
+ * The thread that runs the model died while it held the call: its JavaScript failed (an uncaught error, its heap out
+ * of memory) or it was terminated. The backend starts a new one, so a retry usually succeeds; past its restart budget
+ * the model is failed for good and must be loaded again. A crash inside ONNX Runtime or llama.cpp is not one of
+ * these: it ends the whole process.
  */
 export class WorkerExitError extends CrossEncoderError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -6,6 +6,7 @@ import type { TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
 import { disposedAbort, type BackendScoreOptions, type BackendState, type ScoringBackend } from './backend.js';
 import { followAbort } from './deadline.js';
+import { closeGate, createExitGate } from './exit-gate.js';
 import type { PairModelInfo, PairModelSpec, PairScores } from './pair-model.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -36,100 +37,61 @@ function missingWorkerFile(error: Error): CrossEncoderError | undefined {
   );
 }
 
-// A worker that dies (out of memory, a native crash) is replaced, at most this many times in this window; a model
-// that keeps killing its worker is failed for good rather than restarted in a loop.
+// A worker that dies is replaced, at most this many times in this window; a model that keeps killing its worker is
+// failed for good rather than restarted in a loop.
 const RESTART_LIMIT = 3;
 const RESTART_WINDOW_MS = 60_000;
-
-/** What happens to a running worker, once the backend listens to it. */
-interface WorkerListener {
-  message(message: FromWorker): void;
-  error(error: Error): void;
-  exit(code: number): void;
-}
-
-/** A worker whose model has loaded. */
-interface BootedWorker {
-  worker: WorkerHandle;
-  info: PairModelInfo;
-  /** Sends the worker's later events to `listener`. */
-  listen(listener: WorkerListener): void;
-}
-
-/** Starts a worker on `start` and resolves once its model is loaded. */
-function bootWorker(start: WorkerStart, workerUrl: string | URL | undefined): Promise<BootedWorker> {
-  return new Promise((resolve, reject) => {
-    let listener: WorkerListener | undefined;
-    let settled = false;
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      worker.terminate();
-      reject(error);
-    };
-    const worker = platform.startWorker(
-      start,
-      {
-        message: (data) => {
-          const message = data as FromWorker;
-          if (listener !== undefined) return listener.message(message);
-          if (message.type !== 'ready') {
-            return fail(message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`));
-          }
-          settled = true;
-          // Idle from here on: an idle model never keeps a process alive.
-          worker.hold(false);
-          resolve({ worker, info: message.info, listen: (l) => (listener = l) });
-        },
-        error: (error) => (listener !== undefined ? listener.error(error) : fail(missingWorkerFile(error) ?? error)),
-        exit: (code) =>
-          listener !== undefined
-            ? listener.exit(code)
-            : fail(new WorkerExitError(`The scoring worker exited while loading (code ${code}).`)),
-      },
-      { workerUrl },
-    );
-  });
-}
 
 /**
  * Runs the model in a worker (a worker thread on Node, a Web Worker in browsers). Requests queue there one at a
  * time; the caller's event loop only copies strings in and scores out. On Node the thread is unreferenced while
- * idle, so a loaded model never keeps a process alive. A worker that dies fails the requests it held with a
- * `WorkerExitError` and is replaced; requests made meanwhile wait for the new one.
+ * idle, so a loaded model never keeps a process alive.
+ *
+ * What a restart recovers: a worker that ends while the process lives on. That is a fault in the worker's
+ * JavaScript (an uncaught error, its JavaScript heap running out on a very large request), or the thread terminated from
+ * outside while it runs JavaScript. Its requests fail with a `WorkerExitError`, a new worker loads the model, and
+ * requests made meanwhile wait for it. What no restart recovers: a crash inside ONNX Runtime or llama.cpp (a
+ * segmentation fault, an abort, a thread terminated while in native code) ends the whole process, worker and caller
+ * alike. An exit of the process while the worker computes is made safe instead (see exit-gate.ts).
  */
 export class WorkerBackend implements ScoringBackend {
-  readonly info: PairModelInfo;
   readonly #start: WorkerStart;
   readonly #workerUrl: string | URL | undefined;
+  #info!: PairModelInfo;
+  /** The worker in use, or being started to replace one that died. */
   #worker!: WorkerHandle;
+  /** Set while the worker in use loads its model; requests made meanwhile are sent once it is up. */
+  #starting: Promise<void> | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   /** Set once the backend can no longer score: disposed, or its worker died past the restart budget. */
   #closed: Error | undefined;
-  #restarting: Promise<void> | undefined;
-  readonly #restarts: number[] = [];
+  /** When the workers that died within the restart window died. */
+  #deaths: number[] = [];
   #released: Promise<void> | undefined;
   /** Set while a release waits for the worker to free its session. */
   #onReleased: (() => void) | undefined;
 
-  private constructor(start: WorkerStart, workerUrl: string | URL | undefined, booted: BootedWorker) {
+  private constructor(start: WorkerStart, workerUrl: string | URL | undefined) {
     this.#start = start;
     this.#workerUrl = workerUrl;
-    this.info = booted.info;
-    this.#attach(booted);
   }
 
   static async open(spec: PairModelSpec, options: WorkerBackendOptions): Promise<WorkerBackend> {
-    const start: WorkerStart = { spec, nice: options.nice };
-    return new WorkerBackend(start, options.workerUrl, await bootWorker(start, options.workerUrl));
+    const backend = new WorkerBackend({ spec, nice: options.nice }, options.workerUrl);
+    await backend.#spawn();
+    return backend;
+  }
+
+  get info(): PairModelInfo {
+    return this.#info;
   }
 
   /** Whether the backend can score now. */
   get state(): BackendState {
     if (this.#released !== undefined) return 'disposed';
     if (this.#closed !== undefined) return 'failed';
-    return this.#restarting === undefined ? 'ready' : 'restarting';
+    return this.#starting === undefined ? 'ready' : 'restarting';
   }
 
   async score(pairs: readonly TextPair[], options: BackendScoreOptions): Promise<PairScores> {
@@ -176,9 +138,13 @@ export class WorkerBackend implements ScoringBackend {
     const aborted = disposedAbort();
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(aborted);
     this.#released = (async () => {
+      // A replacement still loading is released once it is up; one that failed to load has stopped already.
       if (failed) return;
-      // A replacement still starting is stopped as soon as it is up (the backend is closed by then).
-      if (this.#restarting !== undefined) return this.#restarting;
+      const up = await (this.#starting ?? Promise.resolve()).then(
+        () => true,
+        () => false,
+      );
+      if (!up) return;
       const worker = this.#worker;
       worker.hold(true);
       // The worker answers `released` once its session is freed; a worker that dies first counts as stopped.
@@ -192,17 +158,50 @@ export class WorkerBackend implements ScoringBackend {
     return this.#released;
   }
 
-  #attach(booted: BootedWorker): void {
-    const { worker } = booted;
-    this.#worker = worker;
-    booted.listen({
-      message: (message) => this.#receive(message),
-      error: (error) => this.#crashed(worker, error),
-      exit: (code) => {
-        if (worker === this.#worker && this.#onReleased !== undefined) return this.#onReleased();
-        this.#crashed(worker, new WorkerExitError(`The scoring worker exited (code ${code}); it is being replaced.`));
+  /** Starts a worker that becomes the one in use, and resolves once its model is loaded. */
+  async #spawn(): Promise<void> {
+    const gate = createExitGate();
+    let loaded = false;
+    let unhook = () => {};
+    let boot!: { resolve(): void; reject(error: Error): void };
+    const starting = new Promise<void>((resolve, reject) => (boot = { resolve, reject }));
+    const failBoot = (error: Error) => {
+      worker.terminate();
+      boot.reject(error);
+    };
+    const worker = platform.startWorker(
+      { ...this.#start, gate },
+      {
+        message: (data) => {
+          const message = data as FromWorker;
+          if (loaded) return this.#receive(message);
+          if (message.type !== 'ready') {
+            return failBoot(
+              message.type === 'failed' ? fromWire(message.error) : new Error(`unexpected ${message.type}`),
+            );
+          }
+          loaded = true;
+          this.#info = message.info;
+          this.#starting = undefined;
+          // Idle unless requests wait for it: an idle model never keeps a process alive.
+          worker.hold(this.#pending.size > 0);
+          boot.resolve();
+        },
+        error: (error) => (loaded ? this.#died(worker, error) : failBoot(missingWorkerFile(error) ?? error)),
+        exit: (code) => {
+          unhook();
+          if (!loaded) return failBoot(new WorkerExitError(`The scoring worker exited while loading (code ${code}).`));
+          if (worker === this.#worker && this.#onReleased !== undefined) return this.#onReleased();
+          this.#died(worker, new WorkerExitError(`The scoring worker exited (code ${code}); it is being replaced.`));
+        },
       },
-    });
+      { workerUrl: this.#workerUrl },
+    );
+    // An exit of the process waits for this worker to leave the model, until the worker itself has ended.
+    unhook = platform.onExit(() => closeGate(gate));
+    this.#worker = worker;
+    this.#starting = starting;
+    await starting;
   }
 
   #request<T>(id: number, message: ToWorker): Promise<T> {
@@ -215,8 +214,8 @@ export class WorkerBackend implements ScoringBackend {
     const post = () => {
       if (this.#pending.has(id)) this.#worker.post(message);
     };
-    if (this.#restarting === undefined) post();
-    else void this.#restarting.then(post);
+    if (this.#starting === undefined) post();
+    else void this.#starting.then(post, () => {});
     return promise;
   }
 
@@ -247,44 +246,38 @@ export class WorkerBackend implements ScoringBackend {
     }
   }
 
-  /** The current worker died: fail what it held, then replace it within the restart budget. */
-  #crashed(worker: WorkerHandle, error: Error): void {
-    if (worker !== this.#worker || this.#closed !== undefined || this.#restarting !== undefined) return;
+  /** The worker in use died (in JavaScript, see above): fail what it held, and replace it within the budget. */
+  #died(worker: WorkerHandle, error: Error): void {
+    if (worker !== this.#worker || this.#closed !== undefined) return;
     worker.terminate();
-    const waiting = [...this.#pending.keys()];
     const now = performance.now();
-    while (this.#restarts.length > 0 && now - (this.#restarts[0] as number) > RESTART_WINDOW_MS) this.#restarts.shift();
-    if (this.#restarts.length >= RESTART_LIMIT) {
-      this.#closed = new WorkerExitError(
-        `${error.message.replace(/; it is being replaced\.$/, '.')} It died ${RESTART_LIMIT + 1} times within ` +
-          `${RESTART_WINDOW_MS / 1000} s, so it is not restarted again: load the model again once the cause ` +
-          '(often memory: lower maxBatchTokens or the request size) is fixed.',
-        { cause: error },
+    this.#deaths = [...this.#deaths.filter((at) => now - at <= RESTART_WINDOW_MS), now];
+    if (this.#deaths.length > RESTART_LIMIT) {
+      return this.#fail(
+        new WorkerExitError(
+          `${error.message.replace(/; it is being replaced\.$/, '.')} It died ${RESTART_LIMIT + 1} times within ` +
+            `${RESTART_WINDOW_MS / 1000} s, so it is not restarted again: load the model again once the cause ` +
+            '(often memory: lower maxBatchTokens or the request size) is fixed.',
+          { cause: error },
+        ),
       );
-      for (const id of waiting) this.#settle(id)?.reject(this.#closed);
-      return;
     }
-    this.#restarts.push(now);
-    // Requests already sent died with the worker; ones not yet sent wait for its replacement.
-    for (const id of waiting) this.#settle(id)?.reject(error);
-    this.#restarting = bootWorker(this.#start, this.#workerUrl).then(
-      (booted) => {
-        this.#restarting = undefined;
-        if (this.#closed !== undefined) {
-          booted.worker.terminate();
-          return;
-        }
-        this.#attach(booted);
-        if (this.#pending.size > 0) booted.worker.hold(true);
-      },
-      (failure: unknown) => {
-        this.#restarting = undefined;
-        this.#closed ??= new WorkerExitError(
-          `The scoring worker died and could not be restarted (${(failure as Error).message}); load the model again.`,
+    // Requests already sent died with the worker; ones made from now on wait for its replacement.
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    this.#spawn().catch((failure: Error) =>
+      this.#fail(
+        new WorkerExitError(
+          `The scoring worker died and could not be restarted (${failure.message}); load the model again.`,
           { cause: failure },
-        );
-        for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(this.#closed);
-      },
+        ),
+      ),
     );
+  }
+
+  /** The backend can no longer score: every request, waiting or later, fails with `error`. */
+  #fail(error: Error): void {
+    this.#closed ??= error;
+    this.#starting = undefined;
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(this.#closed);
   }
 }

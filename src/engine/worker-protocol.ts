@@ -1,3 +1,4 @@
+import type { ExitGate } from './exit-gate.js';
 import type { WireError } from './wire-error.js';
 import type { Activation, TextPair } from '../types.js';
 import type { AssembledPair } from '../tokenize/pair-template.js';
@@ -9,6 +10,8 @@ export interface WorkerStart {
   spec: PairModelSpec;
   /** Linux nice value for the worker and the ONNX Runtime threads it starts; 0 leaves the priority alone. */
   nice: number;
+  /** Shared with the thread that started it, so an exit waits for the worker to leave the model. */
+  gate?: ExitGate;
 }
 
 /** Messages the calling thread sends to the scoring worker. */

@@ -3,6 +3,7 @@
 // (dist/web-worker.js); the platform gives it its link to the caller.
 import { abortError } from '../errors.js';
 import { platform } from '../platform/current.js';
+import { enterModel, exiting, leaveModel } from './exit-gate.js';
 import { toWire } from './wire-error.js';
 import { openPairScorer, type PairScorer } from './pair-scorer.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
@@ -16,7 +17,10 @@ const cancelled = new Set<number>();
 const arrived = new Map<number, number>();
 let queue: Promise<void> = Promise.resolve();
 
-async function handle(model: PairScorer, message: ToWorker): Promise<void> {
+/** A request the queue runs; cancels act at once and never queue. */
+type Queued = Exclude<ToWorker, { type: 'cancel' }>;
+
+async function handle(model: PairScorer, message: Queued): Promise<void> {
   switch (message.type) {
     case 'score': {
       const { id } = message;
@@ -29,7 +33,7 @@ async function handle(model: PairScorer, message: ToWorker): Promise<void> {
           activation: message.activation,
           chunks: message.chunks,
           instruction: message.instruction,
-          shouldStop: () => cancelled.has(id),
+          shouldStop: () => cancelled.has(id) || exiting(start.gate),
         });
         result.stats.queuedMs = queuedMs;
         const transfer = [result.scores.buffer as ArrayBuffer];
@@ -56,16 +60,26 @@ async function handle(model: PairScorer, message: ToWorker): Promise<void> {
       send({ type: 'released' });
       host.close();
       return;
-    case 'cancel':
-      return;
   }
 }
 
 const start = (await host.start()) as WorkerStart;
 platform.lowerPriority(start.nice);
 
+/** Runs `work`, which calls the model, unless the process is exiting (see exit-gate.ts). */
+async function gated<T>(work: () => Promise<T>): Promise<T | undefined> {
+  if (!enterModel(start.gate)) return undefined;
+  try {
+    return await work();
+  } finally {
+    leaveModel(start.gate);
+  }
+}
+
 try {
-  const model = await openPairScorer(start.spec);
+  const model = await gated(() => openPairScorer(start.spec));
+  // Undefined only when the process is exiting: nobody is left to tell.
+  if (model === undefined) throw abortError('Loading');
   host.onMessage((data) => {
     const message = data as ToWorker;
     // Cancels act at once: the request in flight polls the set between batches.
@@ -80,7 +94,7 @@ try {
       queued.add(message.id);
       arrived.set(message.id, performance.now());
     }
-    queue = queue.then(() => handle(model, message));
+    queue = queue.then(() => gated(() => handle(model, message)));
   });
   send({ type: 'ready', info: model.info });
 } catch (error) {

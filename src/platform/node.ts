@@ -120,6 +120,21 @@ function workerHost(): WorkerHost {
   };
 }
 
+// One 'exit' listener serves every loaded model, so loading many adds no listener past Node's leak warning.
+const exitHooks = new Set<() => void>();
+let exitListened = false;
+
+function onExit(hook: () => void): () => void {
+  if (!exitListened) {
+    exitListened = true;
+    process.on('exit', () => {
+      for (const run of exitHooks) run();
+    });
+  }
+  exitHooks.add(hook);
+  return () => void exitHooks.delete(hook);
+}
+
 // Linux keeps a nice value per thread and new threads inherit it, so lowering the worker's priority before its
 // session exists also lowers ONNX Runtime's pool threads, and the caller's event loop wins the CPU whenever it
 // needs it. Elsewhere the call would change the whole process, so it is not made. A caller already running nicer
@@ -148,4 +163,5 @@ export const nodePlatform: Platform = {
   workerHost,
   lowerPriority,
   openGguf,
+  onExit,
 };

@@ -97,4 +97,9 @@ export interface Platform {
   openGguf(path: string, options: { threads: number | undefined }): Promise<GgufModel>;
   /** Inside the scoring worker: lowers its priority (and that of the threads it starts) where the platform can. */
   lowerPriority(nice: number): void;
+  /**
+   * Runs `hook` when the process is about to exit, before worker threads are torn down (Node's `exit` event);
+   * returns a function that removes it. Browsers have no such moment: there it is never called.
+   */
+  onExit(hook: () => void): () => void;
 }

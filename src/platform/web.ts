@@ -141,6 +141,8 @@ export const webPlatform: Platform = {
   workerHost,
   // Browsers give pages no say over thread priorities.
   lowerPriority: () => {},
+  // A page that closes stops its workers itself; nothing runs at that moment.
+  onExit: () => () => {},
   openGguf: async () => {
     throw new InvalidArgumentError(
       'options.ggufFile',

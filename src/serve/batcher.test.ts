@@ -53,7 +53,6 @@ describe('MicroBatcher', () => {
         answers.forEach((scores, q) => expect(scores).toEqual(scores.map((_, p) => q * 1000 + p)));
         // The first request goes alone; everything that arrived meanwhile shares the next call.
         expect(scorer.calls.length).toBeLessThanOrEqual(Math.min(2, sizes.length));
-        await batcher.idle();
       }),
       { numRuns: 30 },
     );
@@ -228,6 +227,21 @@ describe('MicroBatcher under overload', () => {
     await expect(refused).rejects.toMatchObject({ status: 429 });
     calls[0]?.release();
     expect(await first).toEqual([1]);
+  });
+
+  it('bounds the bytes of the first request too: one larger than the queue may hold is 413, alone or not', async () => {
+    const { scorer, calls } = heldScorer();
+    const batcher = new MicroBatcher(scorer, options({ maxQueuedBytes: 4000 }), () => {});
+    // 2 * (1 + 2500) bytes with nothing else held: no retry would fit it, so it is not a 429 either.
+    await expect(batcher.submit('q', ['x'.repeat(2500)], false, never())).rejects.toMatchObject({
+      status: 413,
+      type: 'payload_too_large',
+    });
+    expect(calls).toHaveLength(0);
+    const fits = batcher.submit('q', ['x'.repeat(1500)], false, never());
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    calls[0]?.release();
+    expect(await fits).toEqual([1]);
   });
 
   it('aborts the engine call once every request in it has ended', async () => {

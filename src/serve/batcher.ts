@@ -22,15 +22,18 @@ export interface BatcherOptions {
   admissionMs: number;
 }
 
-/** One engine call, reported once it ends: how many requests and pairs it held, and how long it ran. */
+/** One engine call, reported once it ends: how many requests and pairs it held. */
 export interface BatchReport {
   requests: number;
   pairs: number;
-  tokens: number;
-  ms: number;
 }
 
-interface Waiting {
+/**
+ * One request, from submission to its answer. `queued` waits for the engine, `running` is in the engine call
+ * `call`, `ended` has its answer (or error) and is no longer held.
+ */
+interface Request {
+  state: 'queued' | 'running' | 'ended';
   pairs: TextPair[];
   rawScores: boolean;
   instruction: string | undefined;
@@ -39,9 +42,10 @@ interface Waiting {
   signal: AbortSignal;
   resolve: (scores: number[]) => void;
   reject: (error: unknown) => void;
-  settled: boolean;
-  /** Called once this request settles, so a running call can stop when none of its requests still waits. */
-  onSettle: (() => void) | undefined;
+  /** Listens to `signal` while the request is held. */
+  onAbort: () => void;
+  /** The engine call it runs in; aborted once every request of the call has ended. */
+  call: AbortController | undefined;
 }
 
 // About four characters per WordPiece token in English prose; the estimate only sizes merged calls and admission,
@@ -74,14 +78,11 @@ export class MicroBatcher {
   readonly #scorer: Scorer;
   readonly #options: BatcherOptions;
   readonly #onBatch: (report: BatchReport) => void;
-  readonly #queue: Waiting[] = [];
-  #running: Waiting[] | undefined;
-  #runningTokens = 0;
-  #bytes = 0;
-  #queuedTokens = 0;
+  /** Every request queued or running, in arrival order; the queue, its size and its load are read from here. */
+  #requests: Request[] = [];
+  #running = false;
   /** Estimated tokens per millisecond, from recent calls; `undefined` until one large enough has run. */
   #tokensPerMs: number | undefined;
-  #idle: (() => void)[] = [];
 
   constructor(scorer: Scorer, options: BatcherOptions, onBatch: (report: BatchReport) => void) {
     this.#scorer = scorer;
@@ -91,23 +92,18 @@ export class MicroBatcher {
 
   /** Requests waiting for the engine. */
   get depth(): number {
-    return this.#queue.length;
-  }
-
-  /** Whether an engine call is running. */
-  get busy(): boolean {
-    return this.#running !== undefined;
+    return this.#requests.filter((request) => request.state === 'queued').length;
   }
 
   /** Whether a small request would be refused right now for lack of room. */
   get full(): boolean {
-    return this.#queue.length >= this.#options.maxQueuedRequests || this.#bytes >= this.#options.maxQueuedBytes;
+    return this.depth >= this.#options.maxQueuedRequests || this.#held('bytes') >= this.#options.maxQueuedBytes;
   }
 
   /**
    * Scores one request's texts against its query. Rejects with a 429 `HttpError` when the queue is full or would
-   * not reach this request in time, with 413 when it alone would run past the time limit, and with the signal's
-   * reason when it fires first.
+   * not reach this request in time, with 413 when it alone is larger than the queue may hold or would run past the
+   * time limit, and with the signal's reason when it fires first.
    */
   submit(
     query: string,
@@ -116,14 +112,15 @@ export class MicroBatcher {
     signal: AbortSignal,
     instruction?: string,
   ): Promise<number[]> {
-    const pairs = texts.map((text): TextPair => [query, text]);
+    if (signal.aborted) return Promise.reject(signal.reason);
     const tokens = texts.reduce((sum, text) => sum + estimateTokens(query, text, this.#options.maxPairTokens), 0);
     const bytes = 2 * texts.reduce((sum, text) => sum + query.length + text.length, 0);
     const refused = this.#admit(texts.length, tokens, bytes);
     if (refused !== undefined) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
-      const item: Waiting = {
-        pairs,
+      const request: Request = {
+        state: 'queued',
+        pairs: texts.map((text): TextPair => [query, text]),
         rawScores,
         instruction,
         tokens,
@@ -131,50 +128,56 @@ export class MicroBatcher {
         signal,
         resolve,
         reject,
-        settled: false,
-        onSettle: undefined,
+        onAbort: () => this.#end(request, { error: signal.reason }),
+        call: undefined,
       };
-      const settle = (finish: () => void) => {
-        if (item.settled) return;
-        item.settled = true;
-        signal.removeEventListener('abort', onAbort);
-        const at = this.#queue.indexOf(item);
-        if (at >= 0) {
-          this.#queue.splice(at, 1);
-          this.#queuedTokens -= item.tokens;
-          this.#bytes -= item.bytes;
-        }
-        finish();
-        item.onSettle?.();
-      };
-      const onAbort = () => settle(() => reject(signal.reason));
-      item.resolve = (scores) => settle(() => resolve(scores));
-      item.reject = (error) => settle(() => reject(error));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#queue.push(item);
-      this.#queuedTokens += tokens;
-      this.#bytes += bytes;
+      signal.addEventListener('abort', request.onAbort, { once: true });
+      this.#requests.push(request);
       this.#pump();
     });
   }
 
-  /** Resolves once nothing waits and nothing runs. */
-  idle(): Promise<void> {
-    if (this.#queue.length === 0 && this.#running === undefined) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  /** The sum of `field` over the requests held, queued and running. */
+  #held(field: 'tokens' | 'bytes'): number {
+    let sum = 0;
+    for (const request of this.#requests) sum += request[field];
+    return sum;
+  }
+
+  /** Ends a request once, with its scores or an error; an engine call none of whose requests still waits stops. */
+  #end(request: Request, outcome: { scores: number[] } | { error: unknown }): void {
+    if (request.state === 'ended') return;
+    request.state = 'ended';
+    request.signal.removeEventListener('abort', request.onAbort);
+    this.#requests = this.#requests.filter((other) => other !== request);
+    if ('scores' in outcome) request.resolve(outcome.scores);
+    else request.reject(outcome.error);
+    // A request that ends without its scores (timed out, gone) may leave its engine call with nobody to answer.
+    const call = request.call;
+    if ('error' in outcome && call !== undefined && !this.#requests.some((other) => other.call === call)) {
+      call.abort(new Error('every request of the call has ended'));
+    }
   }
 
   #admit(texts: number, tokens: number, bytes: number): HttpError | undefined {
     const { maxQueuedRequests, maxQueuedBytes, admissionMs } = this.#options;
-    if (this.#queue.length >= maxQueuedRequests) {
+    if (bytes > maxQueuedBytes) {
+      return new HttpError(
+        413,
+        'payload_too_large',
+        `this request's texts take ${Math.round(bytes / 1024)} KiB, more than this server holds for all requests ` +
+          `(${Math.round(maxQueuedBytes / 1024)} KiB); split it`,
+      );
+    }
+    if (this.depth >= maxQueuedRequests) {
       return new HttpError(429, 'overloaded', `the queue is full (${maxQueuedRequests} requests); retry shortly`, 1);
     }
-    if (this.#bytes > 0 && this.#bytes + bytes > maxQueuedBytes) {
+    const held = this.#held('bytes');
+    if (held + bytes > maxQueuedBytes) {
       return new HttpError(
         429,
         'overloaded',
-        `the queue holds ${Math.round(this.#bytes / 1024)} KiB of text, near this server's limit of ` +
+        `the queue holds ${Math.round(held / 1024)} KiB of text, near this server's limit of ` +
           `${Math.round(maxQueuedBytes / 1024)} KiB; retry shortly`,
         1,
       );
@@ -191,7 +194,7 @@ export class MicroBatcher {
           `limit of ${Math.round(admissionMs / 1000)} s; split it into requests of at most ${fits} texts`,
       );
     }
-    const aheadMs = (this.#queuedTokens + this.#runningTokens) / rate;
+    const aheadMs = this.#held('tokens') / rate;
     if (aheadMs + aloneMs > admissionMs * QUEUE_MARGIN) {
       return new HttpError(
         429,
@@ -206,98 +209,88 @@ export class MicroBatcher {
   #pump(): void {
     // One engine call at a time in both modes: the engine runs one call at a time anyway, and requests that wait
     // here (not inside the engine) can be counted, refused, merged and dropped.
-    if (this.#running !== undefined || this.#queue.length === 0) return;
+    if (this.#running) return;
     const batch = this.#take();
-    this.#running = batch;
+    if (batch.length === 0) return;
+    this.#running = true;
     void this.#run(batch).finally(() => {
-      this.#running = undefined;
-      this.#runningTokens = 0;
-      for (const item of batch) this.#bytes -= item.bytes;
+      this.#running = false;
       this.#pump();
-      if (this.#queue.length === 0 && this.#running === undefined) for (const wake of this.#idle.splice(0)) wake();
     });
   }
 
-  #take(): Waiting[] {
-    const first = this.#queue.shift() as Waiting;
-    const batch = [first];
-    let tokens = first.tokens;
-    while (this.#options.microBatch && this.#queue.length > 0) {
-      const next = this.#queue[0] as Waiting;
-      // One engine call has one activation and one instruction.
-      if (
-        next.rawScores !== first.rawScores ||
-        next.instruction !== first.instruction ||
-        tokens + next.tokens > this.#options.maxBatchTokens
-      )
-        break;
-      this.#queue.shift();
+  /** The next engine call's requests: the oldest waiting one, and while merging, those behind it that fit. */
+  #take(): Request[] {
+    const batch: Request[] = [];
+    let tokens = 0;
+    for (const next of this.#requests) {
+      if (next.state !== 'queued') continue;
+      const first = batch[0];
+      if (first !== undefined) {
+        // One engine call has one activation and one instruction.
+        if (
+          !this.#options.microBatch ||
+          next.rawScores !== first.rawScores ||
+          next.instruction !== first.instruction ||
+          tokens + next.tokens > this.#options.maxBatchTokens
+        )
+          break;
+      }
       batch.push(next);
       tokens += next.tokens;
     }
-    this.#queuedTokens -= tokens;
-    this.#runningTokens = tokens;
+    for (const request of batch) request.state = 'running';
     return batch;
   }
 
-  async #run(batch: Waiting[]): Promise<void> {
-    const live = batch.filter((item) => !item.settled);
-    if (live.length === 0) return;
-    // The engine call stops once no request of it still waits for an answer.
-    const controller = new AbortController();
-    for (const item of live) {
-      item.onSettle = () => {
-        if (live.every((other) => other.settled)) controller.abort(new Error('every request of the call has ended'));
-      };
-    }
+  async #run(batch: Request[]): Promise<void> {
     try {
-      await this.#call(live, controller.signal);
+      await this.#call(batch);
     } catch (error) {
-      if (controller.signal.aborted) return;
+      const live = batch.filter((request) => request.state !== 'ended');
       const pairCaused = CrossEncoderError.isInstance(error) && PAIR_CAUSED.has(error.code);
       if (!pairCaused || live.length === 1) {
-        for (const item of live) item.reject(error);
+        for (const request of live) this.#end(request, { error });
         return;
       }
       // Split the call: each request alone, so only the one whose pairs fail gets the error.
-      for (const item of live) {
-        if (item.settled) continue;
-        const own = new AbortController();
-        item.onSettle = () => own.abort(new Error('the request has ended'));
+      for (const request of live) {
         try {
-          await this.#call([item], own.signal);
+          await this.#call([request]);
         } catch (alone) {
-          item.reject(alone);
+          this.#end(request, { error: alone });
         }
       }
-    } finally {
-      for (const item of live) item.onSettle = undefined;
     }
   }
 
-  /** One engine call for `items`; resolves each with its slice of the scores. */
-  async #call(items: Waiting[], signal: AbortSignal): Promise<void> {
-    const pairs = items.flatMap((item) => item.pairs);
-    const tokens = items.reduce((sum, item) => sum + item.tokens, 0);
+  /** One engine call for the requests still running of `batch`; ends each with its slice of the scores. */
+  async #call(batch: Request[]): Promise<void> {
+    const requests = batch.filter((request) => request.state !== 'ended');
+    if (requests.length === 0) return;
+    const call = new AbortController();
+    for (const request of requests) request.call = call;
+    const pairs = requests.flatMap((request) => request.pairs);
+    const tokens = requests.reduce((sum, request) => sum + request.tokens, 0);
     // `activation` and `instruction` are read by a CrossEncoder; other scorers ignore them. One call has one of each.
-    const first = items[0] as Waiting;
+    const first = requests[0] as Request;
     const options = {
-      signal,
+      signal: call.signal,
       ...(first.rawScores ? { activation: 'none' } : {}),
       ...(first.instruction === undefined ? {} : { instruction: first.instruction }),
     } as ScoreOptions;
     const started = performance.now();
     const scores = await this.#scorer.score(pairs, options);
     const ms = performance.now() - started;
-    this.#onBatch({ requests: items.length, pairs: pairs.length, tokens, ms });
+    this.#onBatch({ requests: requests.length, pairs: pairs.length });
     if (tokens >= MIN_MEASURED_TOKENS && ms > 0) {
       const rate = tokens / ms;
       this.#tokensPerMs = this.#tokensPerMs === undefined ? rate : 0.7 * this.#tokensPerMs + 0.3 * rate;
     }
     let offset = 0;
-    for (const item of items) {
-      item.resolve(scores.slice(offset, offset + item.pairs.length));
-      offset += item.pairs.length;
+    for (const request of requests) {
+      this.#end(request, { scores: scores.slice(offset, offset + request.pairs.length) });
+      offset += request.pairs.length;
     }
   }
 }

@@ -43,7 +43,8 @@ const PARENT_CHECK_MS = 1_000;
 export const SERVE_HELP = `Usage: langchain-cross-encoder serve --model <dir|hub id> [options]
 
 Serves a cross-encoder over HTTP: TEI's POST /rerank, Cohere-style POST /v1/rerank and
-/v2/rerank, GET /health, /info and /metrics (Prometheus). SIGTERM drains, then exits.
+/v2/rerank, GET /health (liveness), /ready (readiness: the model is up and the queue has
+room), /info and /metrics (Prometheus). SIGTERM drains, then exits.
 
 Options:
   --model <dir|hub id>        the model to serve (required)
@@ -144,7 +145,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     return 1;
   }
   io.stdout.write(
-    `serve: ${model} on ${server.url} (POST /rerank, /v1/rerank, /v2/rerank; GET /health, /info, /metrics)\n`,
+    `serve: ${model} on ${server.url} (POST /rerank, /v1/rerank, /v2/rerank; GET /health, /ready, /info, /metrics)\n`,
   );
   io.onListening?.(server);
   const signals = io.signals ?? process;

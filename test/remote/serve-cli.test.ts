@@ -127,3 +127,29 @@ describe('an orphaned server', () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 });
+
+describe('the routes it names', () => {
+  it('--help and the start-up line name every GET route, and each of them answers', async () => {
+    const help: string[] = [];
+    expect(await runServe(['--help'], { ...quietIo(), stdout: { write: (text: string) => help.push(text) } })).toBe(0);
+    const run = await start(['--model', 'fake', '--port', '0']);
+    const line = run.stdout.join('').split('\n')[0] as string;
+    const named = /GET ([^)]*)\)/.exec(line)?.[1]?.split(', ') ?? [];
+    expect(named).toEqual(['/health', '/ready', '/info', '/metrics']);
+    for (const route of named) {
+      expect(help.join('')).toContain(route);
+      expect((await fetch(`${run.server!.url}${route}`)).status).toBe(200);
+    }
+    expect(await run.stop()).toBe(0);
+  });
+});
+
+function quietIo(): ServeIo {
+  return {
+    loadScorer: async () => new FakeScorer(),
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    signals: new EventEmitter(),
+    env: {},
+  };
+}
