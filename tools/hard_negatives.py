@@ -15,7 +15,7 @@ from teachers import Pair, PairScorer
 @dataclass(frozen=True)
 class MiningSettings:
     """range_min/range_max: ranks (from 0, positives left out) of the miner's ordering that may be drawn;
-    margin: a negative must score at most (weakest positive's score - margin), in the miner's own units
+    margin: a negative must score at most (best positive's score - margin), in the miner's own units
     (cosine for the bi-encoder, logits for a cross-encoder); count: negatives kept per query;
     sampling: `top` keeps the best-ranked ones left, `random` draws them from what is left."""
 
@@ -40,7 +40,7 @@ def select(
     """Negatives from one query's scored candidates (positives excluded): best first, ranks in
     [range_min, range_max), under the margin, `count` of them."""
     ranked = sorted(scored, key=lambda kv: -kv[1])[settings.range_min : settings.range_max]
-    ceiling = min(positive_scores) - settings.margin if positive_scores else float("inf")
+    ceiling = max(positive_scores) - settings.margin if positive_scores else float("inf")
     allowed = [p for p, s in ranked if s <= ceiling]
     if settings.sampling == "random" and len(allowed) > settings.count:
         keep = set(rng.sample(range(len(allowed)), settings.count))
@@ -68,7 +68,7 @@ def mine(
         scored = [(c, scores[(text, c)]) for c in dict.fromkeys(candidates) if c not in pos]
         chosen = select(scored, [scores[(text, p)] for p in positives], settings, rng)
         in_range = sorted(scored, key=lambda kv: -kv[1])[settings.range_min : settings.range_max]
-        ceiling = min(scores[(text, p)] for p in positives) - settings.margin
+        ceiling = max((scores[(text, p)] for p in positives), default=float("inf")) - settings.margin
         skipped_margin += sum(1 for _, s in in_range if s > ceiling)
         short += len(chosen) < settings.count
         out.append(chosen)
