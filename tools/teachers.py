@@ -65,10 +65,13 @@ def bi_encoder_scorer(model_dir: Path, device: str = "cpu", batch_size: int = 64
     return score
 
 
-def cross_encoder_scorer(model_dir: Path, device: str = "cpu", max_length: int = 256, batch_size: int = 64) -> PairScorer:
-    """Raw logits of a 1-logit cross-encoder folder (transformers layout), pairs sorted by length to cut padding."""
+def cross_encoder_scorer(model_dir: Path, device: str = "cpu", max_length: int = 256, batch_size: int = 0) -> PairScorer:
+    """Raw logits of a 1-logit cross-encoder folder (transformers layout), pairs sorted by length to cut padding;
+    bf16 on a GPU, 512 pairs a batch there (64 on a CPU) unless `batch_size` says otherwise."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    batch_size = batch_size or (512 if device == "cuda" else 64)
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).to(device).eval()

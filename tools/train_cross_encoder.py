@@ -280,6 +280,8 @@ def train_ict(args) -> dict:
     t_prep = time.time()
     if mined:
         stats["mining"] = recipe_mined.mine_queries(cranfield + pseudo, args, device, minilm_source(), log)
+        # A query the margin left without a negative teaches nothing listwise.
+        cranfield, pseudo = [q for q in cranfield if q.usable()], [q for q in pseudo if q.usable()]
     stats.update(
         {
             "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
