@@ -69,7 +69,13 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
         "warmup": args.warmup,
         "optimizer": "AdamW, weight decay 0.01, grad clip 1.0, linear decay",
         "loss": "RankNet over gain-weighted pairs"
-        + (f" + {args.distill} x KL to bi-encoder cosine (T={args.teacher_temp})" if args.distill > 0 else ""),
+        + (
+            f" + KL to the teacher target ({args.teacher})"
+            if args.recipe == "mined"
+            else f" + {args.distill} x KL to bi-encoder cosine (T={args.teacher_temp})"
+            if args.distill > 0
+            else ""
+        ),
         "cranfield_weight": args.cranfield_weight,
         "cranfield_negatives": args.cranfield_negatives,
         "pseudo_weight": args.pseudo_weight,
@@ -96,7 +102,9 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
     lines = [
         f"# {name}",
         "",
-        "A cross-encoder reranker (one logit, sigmoid at inference) fine-tuned from all-MiniLM-L6-v2 by",
+        "A cross-encoder reranker (one logit, sigmoid at inference) fine-tuned from "
+        + (f"`{Path(args.init).name}`" if getattr(args, "init", None) else "all-MiniLM-L6-v2")
+        + " by",
         "`tools/train_cross_encoder.py`, in the transformers.js layout (`onnx/model.onnx` fp32,",
         "`onnx/model_quantized.onnx` dynamic int8) plus the sentence-transformers CrossEncoder files.",
         "",
@@ -112,18 +120,42 @@ def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, e
             "(graded 0-3) from the BM25 and BM25+RM3 top-100 runs; "
             f"{args.dev_queries} other queries held out for checkpoint selection.",
         ]
-        if "cranfield" in s:
+        mined = args.recipe == "mined"
+        negatives = (
+            f"{args.group_size - 1} negatives mined by `{args.miner}` from the BM25 top-{args.mine_depth}"
+            if mined
+            else ""
+        )
+        if "cranfield" in s and mined:
+            lines.append(
+                f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
+                f"(0-4) positives plus up to {negatives}."
+            )
+        elif "cranfield" in s:
             lines.append(
                 f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
                 f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
             )
-        if "pseudo" in s and args.recipe in ("ict", "mined"):
+        if "pseudo" in s and mined:
+            lines.append(
+                f"- Inverse-cloze pseudo-queries: {s['pseudo']['queries']} (one sentence of a DL21 or Cranfield "
+                f"passage; that passage without it as the positive, up to {negatives}; dev passages excluded), "
+                f"taught by {args.teacher}, plus a pull towards the source passage."
+            )
+        if "mining" in s:
+            lines.append(f"- Mining: {json.dumps(s['mining'])}.")
+        if mined and args.position_rate > 0:
+            lines.append(
+                f"- Position-robust inputs: {args.position_rate:.0%} of passages placed at a random offset among "
+                "text from other passages of their corpus, filling the window, kept whole."
+            )
+        if "pseudo" in s and args.recipe == "ict":
             lines.append(
                 f"- Inverse-cloze pseudo-queries: {s['pseudo']['queries']} (one sentence of a DL21 or Cranfield "
                 f"passage; that passage without it as the positive, its BM25 top-{args.pseudo_depth} as the rest; "
                 "dev passages excluded), scored by the bi-encoder, plus a pull towards the source passage."
             )
-        elif "pseudo" in s:
+        elif "pseudo" in s and not mined:
             lines.append(
                 f"- Pseudo-queries: {s['pseudo']['queries']} keyword queries (3-6 idf-weighted words of a DL21 "
                 f"passage, dev passages excluded), each over its BM25 top-{args.pseudo_depth} in the DL21 corpus, "
