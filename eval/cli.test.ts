@@ -117,11 +117,25 @@ describe('runCli', () => {
     [['eval', '--data', data, '--reranker', 'llm'], /--reranker must be cross-encoder or bi-encoder/],
     [['eval', '--data', data, '--variant', 'fp16'], /--variant must be fp32 or int8/],
     [['eval', '--data', data, '--wat'], /Unknown option '--wat'/],
+    [['eval', '--data', data, '--position'], /--position scores with the reranker: give --model/],
+    [['eval', '--data', data, '--model', 'm', '--position', '--position-offsets', '0'], /--position-offsets must be/],
   ])('exits 2 on %j', async (argv, message) => {
     const r = await run(argv as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/--help/);
+  });
+
+  it('reports the position spread with --position, in the text and the JSON', async () => {
+    const json = join(root, 'position.json');
+    // overlap counts query words in the window wherever they sit: a position-blind scorer, spread 0.
+    const argv = ['eval', '--data', data, '--model', 'm', '--position', '--position-filler-words', '2'];
+    const r = await run([...argv, '--position-offsets', '3', '--json', json]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/position: the answer at 3 offsets of 2 filler words, 2 queries/);
+    expect(r.stdout).toMatch(/spread \(max - min over offsets\): mean 0\.0000/);
+    const record = JSON.parse(readFileSync(json, 'utf8'));
+    expect(record.position).toMatchObject({ probes: 2, offsets: 3, meanSpread: 0, meanScoreByOffset: [2, 2, 2] });
   });
 
   it('measures a named run, reranks it with the injected model and writes JSON', async () => {

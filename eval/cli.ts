@@ -13,6 +13,7 @@ import { DEFAULT_EMBEDDING_MODEL, type Scorer } from '../src/index.js';
 import { defaultRelevanceThreshold, listRuns, loadDataset, readTrecRun } from './datasets.js';
 import { BiEncoderScorer, denseFirstStage } from './dense.js';
 import { evaluateReranking, type FirstStage, type RerankingReport } from './evaluate.js';
+import { buildPositionProbes, formatPosition, measurePosition, type PositionReport } from './position.js';
 import { createProgress, type ProgressStream } from './progress.js';
 
 /** Weights a model runs with: `onnx/model.onnx` or `onnx/model_quantized.onnx`. */
@@ -63,6 +64,12 @@ Options:
   --relevance-threshold <n>    minimum judgment counted relevant by MRR and Recall
                                (default 2 for TREC DL folders, else 1); nDCG uses graded judgments
   --max-queries <n>            evaluate only the first n judged queries
+  --position                   also measure position sensitivity: each evaluated query's best judged
+                               passage (its leading sentences) at several offsets of a window of other
+                               queries' passages; prints the spread of its score (max - min) over them
+  --position-offsets <n>       offsets per answer, evenly spaced start to end (default 5)
+  --position-filler-words <n>  words of filler around the answer (default 60; keep the window inside
+                               the model's maximum length)
   --json <file>                also write settings, averages, per-query values and timings as JSON
   -h, --help                   show this help
 
@@ -86,6 +93,9 @@ const OPTIONS = {
   'relevance-threshold': { type: 'string' },
   'max-queries': { type: 'string' },
   json: { type: 'string' },
+  position: { type: 'boolean' },
+  'position-offsets': { type: 'string' },
+  'position-filler-words': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -168,6 +178,16 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     }
     const modelName = describeModel(args);
     deps.stdout.write(formatReport(report, { run: args.run, model: modelName }));
+    let position: PositionReport | undefined;
+    if (args.position && scorer) {
+      const fillerWords = args.positionFillerWords;
+      const { probes, skipped } = buildPositionProbes(dataset, report.queries, {
+        offsets: args.positionOffsets,
+        fillerWords,
+      });
+      position = await measurePosition(scorer, probes, { skipped, fillerWords });
+      deps.stdout.write(formatPosition(position));
+    }
     if (args.saveRun) {
       await writeFile(args.saveRun, formatRun(report.candidates ?? {}, args.topK));
       deps.stderr.write(`wrote ${args.saveRun}\n`);
@@ -182,6 +202,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         variant: scorer ? args.variant : null,
         embeddingModel: args.firstStage === 'dense' || needsEmbeddings ? args.embeddingModel : null,
         ...rest,
+        ...(position ? { position } : {}),
       };
       await writeFile(args.json, `${JSON.stringify(record, null, 2)}\n`);
       deps.stderr.write(`wrote ${args.json}\n`);
@@ -230,6 +251,9 @@ interface CliArgs {
   relevanceThreshold?: number;
   maxQueries?: number;
   json?: string;
+  position: boolean;
+  positionOffsets: number;
+  positionFillerWords: number;
 }
 
 function isParseArgsError(error: unknown): boolean {
@@ -255,6 +279,8 @@ function parseCli(argv: string[]): CliArgs | 'help' {
   const reranker = values.reranker ?? 'cross-encoder';
   if (reranker !== 'cross-encoder' && reranker !== 'bi-encoder')
     throw new UsageError(`--reranker must be cross-encoder or bi-encoder, got "${reranker}"`);
+  if (values.position && !values.model && reranker === 'cross-encoder')
+    throw new UsageError('--position scores with the reranker: give --model (or --reranker bi-encoder)');
   const variant = values.variant ?? 'fp32';
   if (variant !== 'fp32' && variant !== 'int8')
     throw new UsageError(`--variant must be fp32 or int8, got "${variant}"`);
@@ -276,6 +302,13 @@ function parseCli(argv: string[]): CliArgs | 'help' {
         : finite('--relevance-threshold', values['relevance-threshold']),
     maxQueries: values['max-queries'] === undefined ? undefined : integer('--max-queries', values['max-queries']),
     json: values.json,
+    position: values.position ?? false,
+    positionOffsets:
+      values['position-offsets'] === undefined ? 5 : integer('--position-offsets', values['position-offsets']),
+    positionFillerWords:
+      values['position-filler-words'] === undefined
+        ? 60
+        : integer('--position-filler-words', values['position-filler-words']),
   };
 }
 

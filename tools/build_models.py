@@ -166,6 +166,7 @@ def trained_hash(data_dir: Path) -> str:
     files = [p for d in TRAINING_DATA for p in sorted((data_dir / d).rglob("*")) if p.is_file()]
     data_sig = ";".join(f"{p.relative_to(data_dir)}:{p.stat().st_size}" for p in files)
     scripts = [TOOLS / "train_cross_encoder.py", TOOLS / "ir_data.py", TOOLS / "export_onnx.py", TOOLS / "requirements.txt"]
+    scripts += [TOOLS / n for n in ("training_sets.py", "training_data.py", "training_output.py")]  # its modules
     return _hash_files(scripts, extra=data_sig)
 
 

