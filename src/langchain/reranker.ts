@@ -147,7 +147,10 @@ export interface RerankStats extends Partial<ScoringStats> {
   /** The whole call. */
   totalMs: number;
   /** Why the call fell back to the first-stage order, when it did. */
-  fallback?: { code: string; message: string };
+  fallback?: {
+    /** The error's `code`. */ code: string;
+    /** The error's message. */ message: string;
+  };
 }
 
 /** One result of {@link CrossEncoderReranker.rerank}. */
@@ -262,18 +265,31 @@ interface CallSettings {
 export class CrossEncoderReranker extends BaseDocumentCompressor {
   /** The model loaded on first use, or a description of the scorer passed in. */
   readonly model: string;
+  /** Most documents returned by a call. */
   topN: number;
+  /** Pairs per forward pass; unset uses the scorer's own. */
   readonly batchSize: number | undefined;
+  /** How logits become scores; unset follows the model. */
   readonly activation: Activation | undefined;
+  /** Documents scoring below this are dropped. */
   readonly minScore: number | undefined;
+  /** A call running longer, model loading included, rejects with `AbortError`. */
   readonly timeoutMs: number | undefined;
+  /** Most token windows a long document is split into; unset truncates. */
   readonly maxChunksPerDoc: number | undefined;
+  /** The task description sent with every call to a reranker on a language model. */
   readonly instruction: string | undefined;
+  /** Document tokens per window. */
   readonly chunkTokens: number | undefined;
+  /** Tokens from one window's start to the next. */
   readonly chunkStride: number | undefined;
+  /** How the cross-encoder's order is blended with the first stage's, when it is. */
   readonly fusion: Fusion | undefined;
+  /** Time after which the remaining documents follow unscored, in input order. */
   readonly budgetMs: number | undefined;
+  /** What a failed load or score does: reject, or return the first stage's order. */
   readonly fallback: 'throw' | 'first-stage';
+  /** What of a structured document the model reads. */
   readonly rankFields: RankFields | undefined;
   readonly #onStats: ((stats: RerankStats) => void) | undefined;
   readonly #shared: Scorer | undefined;
