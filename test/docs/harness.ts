@@ -2,6 +2,7 @@
 // app is run in a child process.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MODELS_DIR } from '../helpers/models.js';
@@ -19,6 +20,15 @@ export const LOCAL_MODELS: Record<string, string> = {
   'all-MiniLM-L6-v2': join(MODELS_DIR, 'all-MiniLM-L6-v2'),
   'Qwen3-Reranker-0.6B-ONNX': join(MODELS_DIR, 'fam-qwen3'),
 };
+
+/** Why the docs' code cannot run in this checkout (a stand-in model is not built), printed; undefined when it can. */
+export function modelsMissing(): string | undefined {
+  const missing = Object.values(LOCAL_MODELS).filter((dir) => !existsSync(join(dir, 'config.json')));
+  if (missing.length === 0) return undefined;
+  const reason = `skipped: the documentation's code needs ${missing.join(', ')}; run \`npm run models\` first.`;
+  console.warn(reason);
+  return reason;
+}
 
 export interface Finished {
   code: number | null;

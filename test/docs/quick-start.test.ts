@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { REPO_ROOT } from '../helpers/models.js';
-import { HUB_MODELS, LOCAL_MODELS, hubEnv, runToEnd } from './harness.js';
+import { HUB_MODELS, LOCAL_MODELS, hubEnv, modelsMissing, runToEnd } from './harness.js';
 import { codeBlocks } from './markdown.js';
 
 const blocks = codeBlocks('README.md');
 const quickStart = blocks.find((b) => b.marker === 'run: quick-start');
 const localLines = blocks.find((b) => b.marker === 'run: quick-start local');
-const missing = Object.values(LOCAL_MODELS).some((dir) => !existsSync(join(dir, 'config.json')));
+const missing = modelsMissing() !== undefined;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** The built package, rebuilt when it is missing or older than the source it comes from. */
