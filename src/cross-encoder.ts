@@ -65,6 +65,7 @@ export {
 export interface CrossEncoderInfo {
   /** The hub id, local folder or folder URL it was loaded from. */
   model: string;
+  /** Where it came from: a local folder, the hub (or a mirror), or a folder URL (browsers). */
   source: 'local' | 'hub' | 'url';
   /** The weights file in use (the ONNX file, or the GGUF file with `ggufFile`): its absolute path on Node, its URL in browsers. */
   onnxPath: string;
@@ -102,6 +103,7 @@ interface CallSettings {
  * const ranked = await model.rank('what is a cross-encoder?', passages, { topK: 3 });
  */
 export class CrossEncoder implements Scorer {
+  /** What was loaded: model, weights file, inputs, labels, maximum length, activation. */
   readonly info: CrossEncoderInfo;
   readonly #backend: ScoringBackend;
   readonly #batchSize: number;
@@ -239,7 +241,13 @@ export class CrossEncoder implements Scorer {
   }
 
   /** The model input for one pair, after truncation: what parity tests compare with Python. */
-  async encode(query: string, passage: string): Promise<{ ids: number[]; typeIds: number[] }> {
+  async encode(
+    query: string,
+    passage: string,
+  ): Promise<{
+    /** Token ids of the pair. */ ids: number[];
+    /** Token type ids (segment ids) of the pair. */ typeIds: number[];
+  }> {
     this.#assertUsable();
     return this.#backend.encode(requireText(query, 'query'), requireText(passage, 'passage'));
   }

@@ -7,7 +7,9 @@ const AI_SDK_NO_SUCH_MODEL_MARKER = Symbol.for('vercel.ai.error.AI_NoSuchModelEr
 
 /** Every error this package throws on purpose. `code` is stable; the message says what to do. */
 export class CrossEncoderError extends Error {
+  /** A stable identifier of the error kind, e.g. `INVALID_ARGUMENT`: match on it, not on the message. */
   readonly code: string;
+  /** @internal Recognises errors from any copy of this package (see `isInstance`). */
   readonly [MARKER] = true;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -16,6 +18,7 @@ export class CrossEncoderError extends Error {
     this.code = code;
   }
 
+  /** Whether `error` was thrown by this package, even by another copy of it in the same process, where `instanceof` fails. */
   static isInstance(error: unknown): error is CrossEncoderError {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
   }
@@ -66,6 +69,7 @@ export class SessionOpenError extends CrossEncoderError {
 
 /** A download from the model hub failed: HTTP status, network, size cap, cut-off body. */
 export class DownloadError extends CrossEncoderError {
+  /** The URL that failed. */
   readonly url: string;
   /** The HTTP status, when the server answered. */
   readonly status: number | undefined;

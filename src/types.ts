@@ -26,7 +26,9 @@ export interface RankOptions extends ScoreOptions {
 
 /** One ranked document: its position in the caller's list and its score. */
 export interface RankResult {
+  /** Position in the documents given. */
   index: number;
+  /** The score, higher is more relevant. */
   score: number;
   /**
    * Which window of the document gave its score, from 0, when the document was longer than the model's window and

@@ -64,8 +64,11 @@ export interface OnnxEmbeddingsOptions extends HubOptions, SessionOptions, Embed
  * const store = await MemoryVectorStore.fromDocuments(docs, embeddings);
  */
 export class OnnxEmbeddings extends Embeddings {
+  /** The hub id or local folder the model is loaded from. */
   readonly model: string;
+  /** Texts per forward pass. */
   readonly batchSize: number;
+  /** Whether vectors are L2-normalised (so a dot product is the cosine). */
   readonly normalize: boolean;
   readonly #model: Lazy<EmbeddingModel>;
   readonly #calls: AsyncCaller;

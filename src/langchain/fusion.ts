@@ -9,6 +9,7 @@ import { describe } from '../validate.js';
  *   score is read from `metadata[scoreKey]` (higher is better).
  */
 export interface FusionOptions {
+  /** `rrf` blends ranks, `weighted` blends min-max normalised scores. */
   method: 'rrf' | 'weighted';
   /**
    * The cross-encoder's share of the blend, from 0 (first stage only) to 1 (cross-encoder only).

@@ -57,10 +57,15 @@ export interface CrossEncoderNodePostprocessorOptions extends CrossEncoderOption
  * });
  */
 export class CrossEncoderNodePostprocessor implements BaseNodePostprocessor {
+  /** Most nodes returned. */
   readonly topN: number;
+  /** Nodes scoring below this are dropped. */
   readonly minScore: number | undefined;
+  /** What of a node the model reads (`node.getContent(mode)`). */
   readonly metadataMode: MetadataMode;
+  /** Most token windows a long node is split into; unset truncates. */
   readonly maxChunksPerDoc: number | undefined;
+  /** A call running longer rejects with `AbortError`. */
   readonly timeoutMs: number | undefined;
   readonly #model: ModelOption;
   readonly #pool: ScorerPool;

@@ -55,7 +55,9 @@ interface Pending {
  * });
  */
 export class CrossEncoderRelevanceScorer implements RelevanceScoreProvider {
+  /** Most token windows a long text is split into; unset truncates. */
   readonly maxChunksPerDoc: number | undefined;
+  /** A call running longer rejects with `AbortError`. */
   readonly timeoutMs: number | undefined;
   readonly #model: ModelOption;
   readonly #pool: ScorerPool;

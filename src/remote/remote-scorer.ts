@@ -117,6 +117,7 @@ interface Chunk {
 export class RemoteScorer implements Scorer {
   /** The endpoint every request goes to. */
   readonly endpoint: string;
+  /** The request and response shape the server speaks. */
   readonly protocol: RerankProtocol;
   readonly #model: string | undefined;
   readonly #headers: Record<string, string>;

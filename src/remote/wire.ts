@@ -6,12 +6,15 @@ export type RerankProtocol = 'tei' | 'cohere';
 
 /** Text Embeddings Inference `POST /rerank` request. */
 export interface TeiRerankRequest {
+  /** The query every text is scored against. */
   query: string;
+  /** The texts to score. */
   texts: string[];
   /** `false`: the server applies the model's activation (sigmoid for one logit). */
   raw_scores: boolean;
   /** Cut over-long pairs to the model's length instead of refusing them. */
   truncate: boolean;
+  /** Whether each result carries its text. */
   return_text: boolean;
   /** The task description for a reranker on a language model; only `langchain-cross-encoder serve` is known to read it. */
   instruction?: string;
@@ -19,17 +22,25 @@ export interface TeiRerankRequest {
 
 /** One entry of a TEI `/rerank` answer, sorted by score. */
 export interface TeiRerankResult {
+  /** Position in the request's `texts`. */
   index: number;
+  /** The score, higher is more relevant. */
   score: number;
+  /** The text, when `return_text` was set. */
   text?: string;
 }
 
 /** Cohere-style `POST /v1/rerank` or `/v2/rerank` request (Cohere, Infinity, vLLM, Jina and our own server). */
 export interface CohereRerankRequest {
+  /** The model name; servers that host one model ignore it. */
   model?: string;
+  /** The query every document is scored against. */
   query: string;
+  /** The documents to score. */
   documents: string[];
+  /** Most results returned. */
   top_n: number;
+  /** Whether each result carries its document. */
   return_documents: boolean;
   /** As on the TEI request. */
   instruction?: string;
@@ -37,13 +48,22 @@ export interface CohereRerankRequest {
 
 /** One entry of a Cohere-style answer's `results`, sorted by relevance. */
 export interface CohereRerankResult {
+  /** Position in the request's `documents`. */
   index: number;
+  /** The score, higher is more relevant. */
   relevance_score: number;
-  document?: { text: string } | string;
+  /** The document, when `return_documents` was set. */
+  document?:
+    | {
+        /** The document's text. */
+        text: string;
+      }
+    | string;
 }
 
 /** A Cohere-style answer: `results` is the only field read. */
 export interface CohereRerankResponse {
+  /** The results, best first. */
   results: CohereRerankResult[];
 }
 

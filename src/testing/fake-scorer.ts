@@ -50,7 +50,10 @@ export function wordOverlapScore(query: string, passage: string): number {
  */
 export class FakeScorer implements Scorer {
   /** Every `score` call, in order: how many pairs it held and the batch size asked for. */
-  readonly calls: { pairs: number; batchSize: number | undefined }[] = [];
+  readonly calls: {
+    /** Pairs in the call. */ pairs: number;
+    /** The batch size asked for. */ batchSize: number | undefined;
+  }[] = [];
   readonly #scoreFn: FakeScoreFunction;
   readonly #delayMs: number;
   #disposed = false;

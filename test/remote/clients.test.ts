@@ -153,13 +153,13 @@ describe('the official Cohere SDK pointed at our server', () => {
     expect(answer.results[0]?.document).toEqual(records[expected[0]?.index as number]);
   });
 
-  it("the README's CohereRerank snippet, run word for word against the server, ranks with our scores", async () => {
-    // The README's block that builds CohereRerank for our server, without its import lines; only the URL changes.
-    const readme = readFileSync(`${REPO_ROOT}/README.md`, 'utf8');
+  it("the serving guide's CohereRerank snippet, run word for word against the server, ranks with our scores", async () => {
+    // The guide's block that builds CohereRerank for our server, without its import lines; only the URL changes.
+    const readme = readFileSync(`${REPO_ROOT}/docs/serving.md`, 'utf8');
     const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
       .map((match) => match[1] as string)
       .find((code) => code.includes('new CohereRerank('));
-    expect(block, 'README.md shows how CohereRerank reaches the server').toBeDefined();
+    expect(block, 'docs/serving.md shows how CohereRerank reaches the server').toBeDefined();
     const body = (block as string)
       .split('\n')
       .filter((line) => !line.startsWith('import '))
@@ -177,7 +177,7 @@ describe('the official Cohere SDK pointed at our server', () => {
       order.map((r) => r.relevanceScore),
       expected.map((r) => r.score),
     );
-    // CohereRerank's own options have no baseUrl: what the README used to say would reach Cohere's cloud instead.
+    // CohereRerank's own options have no baseUrl: what the guide used to say would reach Cohere's cloud instead.
     expect(readme).not.toMatch(/CohereRerank[^.]*unchanged with `baseUrl`/);
   });
 
