@@ -199,7 +199,9 @@ export class RemoteScorerError extends CrossEncoderError {
  * It carries the AI SDK's own markers, so `NoSuchModelError.isInstance(error)` from `ai` or `@ai-sdk/provider` is true.
  */
 export class NoSuchModelTypeError extends CrossEncoderError {
+  /** @internal Marks an AI SDK error for its `isInstance` checks. */
   readonly [AI_SDK_ERROR_MARKER] = true;
+  /** @internal Marks a `NoSuchModelError` for its `isInstance` check. */
   readonly [AI_SDK_NO_SUCH_MODEL_MARKER] = true;
   /** The model id asked for. */
   readonly modelId: string;

@@ -26,6 +26,7 @@ export interface CrossEncoderProviderSettings extends CrossEncoderOptions {
  * `ProviderV3`, which `ai` 6 and 7 both take (in `createProviderRegistry`, `customProvider`).
  */
 export interface CrossEncoderProvider {
+  /** The provider specification version the AI SDK checks before using the provider. */
   readonly specificationVersion: typeof SPECIFICATION_VERSION;
   /** A reranking model for `rerank()` from `ai`: a hub id or local model folder, loaded once per provider. */
   rerankingModel(modelId: string, settings?: CrossEncoderRerankingSettings): CrossEncoderRerankingModel;

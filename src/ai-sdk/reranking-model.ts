@@ -39,8 +39,11 @@ export interface CrossEncoderRerankingSettings {
  * 7 also takes (as `RerankingModelV4`, the same interface under a new version tag).
  */
 export class CrossEncoderRerankingModel {
+  /** The reranking model specification version the AI SDK checks before calling the model. */
   readonly specificationVersion = SPECIFICATION_VERSION;
+  /** The provider name the AI SDK reports: the provider's `name` followed by `.reranking`. */
   readonly provider: string;
+  /** The hub id or local model folder this model was asked for by. */
   readonly modelId: string;
   // Not `#private`: `ai` 7 calls a v3 model through a Proxy, and a Proxy cannot reach a class's `#` fields.
   private readonly model: ModelOption;
@@ -56,6 +59,10 @@ export class CrossEncoderRerankingModel {
     this.settings = validateSettings(settings, 'settings');
   }
 
+  /**
+   * Scores every document against the query and answers their indexes and scores, best first, at most `topN`;
+   * called by `rerank()` from `ai`. Bad input rejects with an `InvalidArgumentError`, `abortSignal` with an `AbortError`.
+   */
   async doRerank(options: RerankingCallOptions): Promise<RerankingResult> {
     const { documents, query, topN, abortSignal, providerOptions } = options;
     const signal = validateSignal(abortSignal, 'abortSignal');

@@ -7,9 +7,13 @@ import { describe, requireQuery } from '../validate.js';
 /** How {@link createRerankingTool} finds, reranks and presents passages. */
 export interface RerankingToolOptions {
   /** Finds candidates for a query: a retriever such as `vectorStore.asRetriever(20)`, or any runnable like one. */
-  retriever: { invoke(query: string, config?: RunnableConfig): Promise<DocumentInterface[]> };
+  retriever: {
+    /** The candidates for `query`, in the retriever's order. */
+    invoke(query: string, config?: RunnableConfig): Promise<DocumentInterface[]>;
+  };
   /** Keeps the best candidates: a `CrossEncoderReranker`, or any document compressor. */
   reranker: {
+    /** The best of `documents` for `query`, best first; `callbacks` are the tool run's. */
     compressDocuments(
       documents: DocumentInterface[],
       query: string,

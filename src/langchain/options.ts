@@ -131,7 +131,12 @@ export interface RerankStats extends Partial<ScoringStats> {
   /** The whole call. */
   totalMs: number;
   /** Why the call fell back to the first-stage order, when it did. */
-  fallback?: { code: string; message: string };
+  fallback?: {
+    /** The error's `code`, e.g. `INFERENCE_FAILED`; `UNKNOWN` for an error without one. */
+    code: string;
+    /** The error's message. */
+    message: string;
+  };
 }
 
 /** One result of {@link CrossEncoderReranker.rerank}. */

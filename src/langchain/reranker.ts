@@ -64,17 +64,29 @@ interface Call {
 export class CrossEncoderReranker extends BaseDocumentCompressor {
   /** The model loaded on first use, or a description of the scorer passed in. */
   readonly model: string;
+  /** Pairs per forward pass; unset uses the scorer's own. */
   readonly batchSize: number | undefined;
+  /** How logits become scores; unset uses the scorer's own. */
   readonly activation: Activation | undefined;
+  /** Documents scoring below this are dropped; unset keeps them all. */
   readonly minScore: number | undefined;
+  /** Longest one call may take in milliseconds, model loading included; unset sets no limit. */
   readonly timeoutMs: number | undefined;
+  /** Most windows a document longer than the model's window is split into. */
   readonly maxChunksPerDoc: number | undefined;
+  /** The task description sent with every call to a reranker on a language model; unset uses the model's own. */
   readonly instruction: string | undefined;
+  /** Document tokens per window when documents are split; unset fills the room the query leaves. */
   readonly chunkTokens: number | undefined;
+  /** Tokens from one window's start to the next when documents are split. */
   readonly chunkStride: number | undefined;
+  /** How the cross-encoder's order is blended with the first stage's; unset ranks by the cross-encoder alone. */
   readonly fusion: Fusion | undefined;
+  /** Milliseconds a call may spend scoring before the documents left keep their input order; unset scores all. */
   readonly budgetMs: number | undefined;
+  /** What a call does when loading or scoring fails or it times out: reject, or keep the first-stage order. */
   readonly fallback: 'throw' | 'first-stage';
+  /** What of a structured document the model reads; unset reads `pageContent`, or every field of a record. */
   readonly rankFields: RankFields | undefined;
   readonly #settings: RerankerSettings;
   #topN: number;
@@ -106,6 +118,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     return this.#topN;
   }
 
+  /** Sets `topN` for later calls; anything but a positive integer throws an `InvalidArgumentError`. */
   set topN(value: number) {
     this.#topN = validateTopN(value, 'topN');
   }
