@@ -24,6 +24,7 @@ const CODE_LANGS = new Set(['ts', 'typescript', 'tsx', 'js', 'javascript', 'mjs'
 const ENTRIES: Record<string, string> = {
   'langchain-cross-encoder': 'src/index.ts',
   'langchain-cross-encoder/remote': 'src/remote-entry.ts',
+  'langchain-cross-encoder/core': 'src/core-entry.ts',
   'langchain-cross-encoder/testing': 'src/testing/index.ts',
   'langchain-cross-encoder/ai-sdk': 'src/ai-sdk/index.ts',
   'langchain-cross-encoder/llamaindex': 'src/llamaindex/index.ts',
@@ -76,6 +77,9 @@ describe.skipIf(missing !== undefined)('code blocks in README.md and docs/', () 
     expect(source, `${name} imports the browser build, which Node cannot run`).not.toContain(
       "'langchain-cross-encoder/web'",
     );
+    // Unmapped, Node would resolve the package's own name to dist/, running the last build instead of the source.
+    const unmapped = source.match(/(['"])langchain-cross-encoder(\/[\w-]+)?\1/g) ?? [];
+    expect(unmapped, `${name} imports entries missing from ENTRIES`).toEqual([]);
     const file = join(scratch, `${name.replace(/[^\w]+/g, '-')}.mts`);
     await writeFile(file, source);
     const env = hubEnv(hub.url, join(work, 'cache'));

@@ -1,6 +1,7 @@
-// An esbuild bundle of a small Node app on the package's main entry, laid out the way the README tells users to:
-// the two native addons (onnxruntime-node, tokenizers) stay external and are installed beside the bundle; the
-// package's worker script is a second entry point, so worker.js sits next to the app as the engine expects.
+// An esbuild bundle of a small Node app on the package's main entry, laid out the way the bundling guide
+// (docs/runtimes-and-bundlers.md) tells users to: the two native addons (onnxruntime-node, tokenizers) stay external
+// and are installed beside the bundle; the package's worker script is a second entry point, so worker.js sits next
+// to the app as the engine expects.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
