@@ -30,6 +30,7 @@ export default defineConfig([
       'ai-sdk': 'src/ai-sdk/index.ts',
       llamaindex: 'src/llamaindex/index.ts',
       mastra: 'src/mastra/index.ts',
+      next: 'src/next/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
