@@ -221,36 +221,106 @@ async function checkVite(dir: string, reference: Awaited<ReturnType<typeof nodeR
   }
 }
 
+// The fp32 MiniLM-L6 cross-encoder's size and shape (models/minilm-random-head: its architecture, a random head),
+// traced into the Next.js build beside the tiny model the scores are checked on: the size a real app ships.
+const MINILM = realpathSync(join(MODELS_DIR, 'minilm-random-head'));
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+// The published unzipped limit of a Vercel, Netlify or AWS Lambda function.
+const FUNCTION_LIMIT = 250 * 1024 * 1024;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** A model folder as an app ships it: the files a load reads, fp32 weights only (copied: tracing skips links). */
+async function copyModel(from: string, to: string): Promise<void> {
+  await mkdir(join(to, 'onnx'), { recursive: true });
+  for (const file of MODEL_FILES) if (existsSync(join(from, file))) await cp(join(from, file), join(to, file));
+  await cp(join(from, 'onnx', 'model.onnx'), join(to, 'onnx', 'model.onnx'));
+}
+
+/** Bytes of every file under `dir` (links not followed), in total and by package (node_modules) or model folder. */
+async function sizes(dir: string): Promise<{ total: number; parts: Map<string, number> }> {
+  const parts = new Map<string, number>();
+  let total = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const rel = relative(dir, join(entry.parentPath, entry.name)).split(/[\\/]/);
+    const depth = rel[0] === 'models' ? 2 : rel[0] === 'node_modules' ? (rel[1]?.startsWith('@') ? 3 : 2) : 1;
+    const key = rel.slice(0, Math.min(depth, rel.length - 1) || 1).join('/');
+    const bytes = (await stat(join(entry.parentPath, entry.name))).size;
+    total += bytes;
+    parts.set(key, (parts.get(key) ?? 0) + bytes);
+  }
+  return { total, parts };
+}
+
+/** Posts the check documents to a server's route; the ranking, checked against Node's. */
+async function expectRoute(what: string, port: number, reference: Awaited<ReturnType<typeof nodeReference>>) {
+  const response = await fetch(`http://127.0.0.1:${port}/api/rerank`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY, documents: DOCUMENTS }),
+  });
+  const body = (await response.json()) as { ranked?: { index: number; score: number }[]; error?: string };
+  const ranked = body.ranked ?? [];
+  if (JSON.stringify(ranked.map((r) => r.index)) !== JSON.stringify(reference.ranked.map((r) => r.index))) {
+    throw new Error(`${what}: answered ${JSON.stringify(body)}, Node ranked ${JSON.stringify(reference.ranked)}`);
+  }
+  expectClose(
+    what,
+    ranked.map((r) => r.score),
+    reference.ranked.map((r) => r.score),
+  );
+}
+
 async function checkNext(dir: string, reference: Awaited<ReturnType<typeof nodeReference>>, chromium: boolean) {
-  // The route reads models/tiny from the app's folder; the page fetches it from public/.
+  // The route reads its model folder from the app (traced into the build); the page fetches tiny from public/.
   await mkdir(join(dir, 'public', 'models'), { recursive: true });
-  await mkdir(join(dir, 'models'), { recursive: true });
   await symlink(tiny, join(dir, 'public', 'models', 'tiny'));
-  await symlink(tiny, join(dir, 'models', 'tiny'));
+  await copyModel(tiny, join(dir, 'models', 'tiny'));
+  await copyModel(MINILM, join(dir, 'models', 'minilm'));
   const env = { NEXT_TELEMETRY_DISABLED: '1' };
   const next = join(dir, 'node_modules', '.bin', 'next');
-  console.log((await run(next, ['build', '--webpack'], dir, env)).split('Route (app)')[1]?.trim() ?? '');
-  const port = await freePort();
-  const server = await start(next, ['start', '-H', '127.0.0.1', '-p', String(port)], { cwd: dir, env }, /Ready in/);
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/api/rerank`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: QUERY, documents: DOCUMENTS }),
-    });
-    const { ranked } = (await response.json()) as { ranked: { index: number; score: number }[] };
-    if (JSON.stringify(ranked.map((r) => r.index)) !== JSON.stringify(reference.ranked.map((r) => r.index))) {
-      throw new Error(`next route: ranked ${JSON.stringify(ranked)}, Node ${JSON.stringify(reference.ranked)}`);
-    }
-    expectClose(
-      'next route handler (Node entry)',
-      ranked.map((r) => r.score),
-      reference.ranked.map((r) => r.score),
+  const bundlers = (process.env['LCE_NEXT_BUNDLERS'] ?? 'turbopack,webpack').split(',');
+  for (const bundler of bundlers) {
+    await rm(join(dir, '.next'), { recursive: true, force: true });
+    const built = await run(next, ['build', ...(bundler === 'webpack' ? ['--webpack'] : [])], dir, env);
+    console.log(`next (${bundler}): ${built.split('Route (app)')[1]?.trim().split('\n').join(' ') ?? ''}`);
+    // What a deployment uploads: .next/standalone, with the static files beside it, moved away from the app.
+    const standalone = await mkdtemp(join(tmpdir(), `lce-next-${bundler}-`));
+    await cp(join(dir, '.next', 'standalone'), standalone, { recursive: true });
+    const { total, parts } = await sizes(standalone);
+    await cp(join(dir, '.next', 'static'), join(standalone, '.next', 'static'), { recursive: true });
+    await cp(join(dir, 'public'), join(standalone, 'public'), { recursive: true, dereference: true });
+    const tinyBytes = parts.get('models/tiny') ?? 0;
+    const minilmBytes = parts.get('models/minilm') ?? 0;
+    if (minilmBytes === 0) throw new Error(`next (${bundler}): models/minilm was not traced into the standalone build`);
+    const int8 = (await stat(join(MINILM, 'onnx', 'model_quantized.onnx'))).size;
+    const fp32 = (await stat(join(MINILM, 'onnx', 'model.onnx'))).size;
+    const withFp32 = total - tinyBytes;
+    console.log(
+      `next (${bundler}) standalone: ${mb(withFp32)} with the fp32 MiniLM model (${mb(minilmBytes)}), ` +
+        `${mb(withFp32 - minilmBytes)} without a model, ${mb(withFp32 - fp32 + int8)} with int8 weights instead`,
     );
-    if (chromium)
-      expectPageScores('next /web page', await scoreInChromium(`http://127.0.0.1:${port}/web`), reference.logits);
-  } finally {
-    server.stop();
+    for (const [part, bytes] of [...parts].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+      console.log(`  ${part.padEnd(48)} ${mb(bytes).padStart(10)}`);
+    }
+    if (withFp32 > FUNCTION_LIMIT) throw new Error(`next (${bundler}): ${mb(withFp32)} is over the 250 MB limit`);
+    const port = await freePort();
+    const server = await start(
+      process.execPath,
+      [join(standalone, 'server.js')],
+      { cwd: standalone, env: { ...env, PORT: String(port), HOSTNAME: '127.0.0.1' } },
+      /Ready in|Listening|started server/i,
+    );
+    try {
+      await expectRoute(`next (${bundler}) standalone route handler (Node entry)`, port, reference);
+      if (chromium) {
+        const page = await scoreInChromium(`http://127.0.0.1:${port}/web`);
+        expectPageScores(`next (${bundler}) standalone /web page`, page, reference.logits);
+      }
+    } finally {
+      server.stop();
+      await rm(standalone, { recursive: true, force: true });
+    }
   }
 }
 
