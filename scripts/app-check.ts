@@ -17,9 +17,10 @@ import { gzipSync } from 'node:zlib';
 import { CrossEncoder } from '../src/index.js';
 import { RerankServer } from '../src/serve/server.js';
 import { browserUnavailable, launchBrowser, openPage, serveStatic } from '../test/helpers/browser.js';
+import { startHubServer } from '../test/helpers/hub-server.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/models.js';
 
-const APPS = ['vite', 'next', 'workers'] as const;
+const APPS = ['vite', 'next', 'workers', 'lambda'] as const;
 type App = (typeof APPS)[number];
 const TOLERANCE = 1e-4;
 // Cloudflare's published Worker limits (developers.cloudflare.com/workers/platform/limits): the compressed upload.
@@ -424,6 +425,125 @@ async function checkWorkers(dir: string, reference: Awaited<ReturnType<typeof no
   }
 }
 
+/** Runs `node args` in a fresh process to its end; its output, or a rejection with its output. */
+function node(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`node exited ${code}:\n${stderr.slice(-3000)}`)),
+    );
+  });
+}
+
+/** Median milliseconds from spawning a fresh Node process to its first answer, over `runs` processes. */
+async function coldStart(runs: number, once: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await once();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
+}
+
+const COLD_RUNS = 5;
+// A request of ten passages, as a retrieval step sends.
+const COLD_DOCUMENTS = Array.from(
+  { length: 10 },
+  (_, i) => `${DOCUMENTS[i % 2]} Passage ${i} of the cold start check.`,
+);
+
+/** One invocation of the unzipped handler in a fresh process, as the Lambda runtime makes it. */
+function invokeLambda(dir: string, env: NodeJS.ProcessEnv, documents: string[] = DOCUMENTS) {
+  const script =
+    `const { handler } = await import(${JSON.stringify(join(dir, 'index.mjs'))});` +
+    `const answer = await handler({ body: ${JSON.stringify(JSON.stringify({ query: QUERY, documents }))} });` +
+    'console.log(answer.body);';
+  // Lambda's working directory and home are read-only; only the temporary folder can be written.
+  return node(['--input-type=module', '-e', script], tmpdir(), env);
+}
+
+/** transformers.js used by hand on the same folder, in a fresh process: the comparison for the cold start. */
+function invokeTransformersJs(model: string, documents: string[]) {
+  const script = `
+    const tf = await import('@huggingface/transformers');
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = ${JSON.stringify(join(model, '..') + '/')};
+    const name = ${JSON.stringify(model.split('/').pop())};
+    const tokenizer = await tf.AutoTokenizer.from_pretrained(name);
+    const model = await tf.AutoModelForSequenceClassification.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+    const documents = ${JSON.stringify(documents)};
+    const inputs = tokenizer(documents.map(() => ${JSON.stringify(QUERY)}), { text_pair: documents, padding: true, truncation: true });
+    const { logits } = await model(inputs);
+    console.log(JSON.stringify(Array.from(logits.data)));`;
+  return node(['--input-type=module', '-e', script], join(REPO_ROOT, 'bench'), {});
+}
+
+async function checkLambda(dir: string, reference: Awaited<ReturnType<typeof nodeReference>>) {
+  // A home where nothing can be created, as on Lambda; a fresh temporary folder per check.
+  const home = await mkdtemp(join(tmpdir(), 'lce-lambda-home-'));
+  await writeFile(join(home, '.cache'), 'read-only home');
+  const scratch = await mkdtemp(join(tmpdir(), 'lce-lambda-tmp-'));
+  const env = { HOME: home, TMPDIR: scratch, XDG_CACHE_HOME: '', LANGCHAIN_CROSS_ENCODER_CACHE: '' };
+  const unzip = async (what: string) => {
+    const zip = join(dir, 'lambda.zip');
+    const target = await mkdtemp(join(tmpdir(), 'lce-lambda-task-'));
+    await run('unzip', ['-q', zip, '-d', target], dir);
+    const unzipped = (await sizes(target)).total;
+    console.log(`lambda (${what}): zip ${mb((await stat(zip)).size)}, unzipped ${mb(unzipped)}`);
+    if (unzipped > FUNCTION_LIMIT) throw new Error(`lambda (${what}): ${mb(unzipped)} unzipped is over 250 MB`);
+    return target;
+  };
+  const folders: string[] = [];
+  try {
+    // The model from the hub: no model in the zip, downloaded at the first request into the temporary folder.
+    await run(process.execPath, ['build.mjs'], dir);
+    folders.push(await unzip('no model'));
+    const hub = await startHubServer({ root: { 'org/tiny': tiny } });
+    try {
+      const { stdout, stderr } = await invokeLambda(folders[0]!, {
+        ...env,
+        MODEL: 'org/tiny',
+        HF_ENDPOINT: hub.url,
+      });
+      const { ranked } = JSON.parse(stdout) as { ranked: { score: number }[] };
+      expectClose(
+        'lambda, model from the hub',
+        ranked.map((r) => r.score),
+        reference.ranked.map((r) => r.score),
+      );
+      const warnings = stderr.match(/cannot be written/g) ?? [];
+      if (warnings.length !== 1) throw new Error(`lambda: expected one cache warning, got:\n${stderr}`);
+      if (!existsSync(join(scratch, 'langchain-cross-encoder'))) throw new Error('lambda: nothing cached in /tmp');
+    } finally {
+      await hub.close();
+    }
+    // The model in the zip.
+    await run(process.execPath, ['build.mjs', tiny], dir);
+    folders.push(await unzip('tiny model'));
+    const { stdout } = await invokeLambda(folders[1]!, env);
+    expectClose(
+      'lambda, model in the zip',
+      (JSON.parse(stdout) as { ranked: { score: number }[] }).ranked.map((r) => r.score),
+      reference.ranked.map((r) => r.score),
+    );
+    // The size and cold start of a real reranker: MiniLM-L6's fp32 weights in the zip.
+    await run(process.execPath, ['build.mjs', MINILM], dir);
+    folders.push(await unzip('fp32 MiniLM model'));
+    const ours = await coldStart(COLD_RUNS, () => invokeLambda(folders[2]!, env, COLD_DOCUMENTS));
+    const theirs = await coldStart(COLD_RUNS, () => invokeTransformersJs(MINILM, COLD_DOCUMENTS));
+    console.log(
+      `lambda cold start (fresh process to the first ranking of ${COLD_DOCUMENTS.length} passages, MiniLM fp32, ` +
+        `median of ${COLD_RUNS}): ${ours.toFixed(0)} ms; transformers.js by hand ${theirs.toFixed(0)} ms`,
+    );
+  } finally {
+    for (const folder of [...folders, home, scratch]) await rm(folder, { recursive: true, force: true });
+  }
+}
+
 const chromiumSkip = apps.some((a) => a !== 'workers') ? await browserUnavailable() : undefined;
 const tarball = await pack();
 console.log(`== ${tarball}`);
@@ -436,6 +556,7 @@ for (const app of apps) {
     if (app === 'vite') await checkVite(dir, reference, chromiumSkip === undefined);
     if (app === 'next') await checkNext(dir, reference, chromiumSkip === undefined);
     if (app === 'workers') await checkWorkers(dir, reference);
+    if (app === 'lambda') await checkLambda(dir, reference);
   } catch (error) {
     console.error(`${app}: ${(error as Error).message}`);
     failed.push(app);

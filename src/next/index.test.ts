@@ -48,6 +48,18 @@ describe('withCrossEncoder', () => {
     expect(config.outputFileTracingExcludes?.['/**']).not.toContain(`${BIN}/*/*/*onnxruntime_providers_*`);
   });
 
+  it("sends the browser tokenizer's Node-only imports to nothing in client bundles, with either bundler", () => {
+    const mine = (config: { resolve?: { fallback?: Record<string, unknown> } }) => ({ ...config, mine: true });
+    const config = withCrossEncoder({ webpack: mine }, { projectDir: REPO_ROOT });
+    const aliases = config.turbopack?.resolveAlias as Record<string, { browser: string }>;
+    expect(Object.keys(aliases).sort()).toEqual(['fs', 'module', 'path', 'url']);
+    expect(aliases['module']?.browser).toMatch(/^\.\/.*browser-empty\.js$/);
+    const client = config.webpack?.({ resolve: { fallback: { crypto: false } } }, { isServer: false });
+    expect(client).toMatchObject({ mine: true, resolve: { fallback: { module: false, fs: false, crypto: false } } });
+    const server = config.webpack?.({}, { isServer: true });
+    expect(server).toEqual({ mine: true });
+  });
+
   it('adds no trace globs for a binding the app does not have', () => {
     const config = withCrossEncoder({}, { projectDir: '/' });
     expect(config.outputFileTracingIncludes).toEqual({});

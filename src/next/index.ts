@@ -6,12 +6,21 @@
 // 290 MB, over the 250 MB function limit of Vercel, Netlify and AWS Lambda). Runs in next.config at build time only.
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The part of Next.js's config this helper reads and writes (the rest passes through untouched). */
 export interface NextConfigLike {
   serverExternalPackages?: string[];
+  turbopack?: { resolveAlias?: Record<string, unknown>; [key: string]: unknown };
+  webpack?: ((config: WebpackConfigLike, context: { isServer: boolean }) => WebpackConfigLike) | null;
   outputFileTracingIncludes?: Record<string, string[]>;
   outputFileTracingExcludes?: Record<string, string[]>;
+  [key: string]: unknown;
+}
+
+/** The part of webpack's config this helper writes. */
+export interface WebpackConfigLike {
+  resolve?: { fallback?: Record<string, unknown>; [key: string]: unknown };
   [key: string]: unknown;
 }
 
@@ -45,6 +54,16 @@ const TOKENIZER_TAGS = [
   ...new Set(Object.values(TOKENIZER_BINARIES).flatMap((byArch) => Object.values(byArch).flat())),
   ...['android-arm-eabi', 'android-arm64', 'linux-arm-gnueabihf', 'win32-ia32-msvc'],
 ];
+// Node modules that @mlc-ai/web-tokenizers (the /web build's tokenizer) imports on a path browsers never take.
+const BROWSER_EMPTY = ['module', 'url', 'fs', 'path'];
+// The config keys the helper returns.
+const WRITTEN = [
+  'serverExternalPackages',
+  'outputFileTracingIncludes',
+  'outputFileTracingExcludes',
+  'turbopack',
+  'webpack',
+] as const;
 // Every route: a route handler, a server action, a page rendered on the server.
 const ALL_ROUTES = '/**';
 
@@ -65,8 +84,7 @@ const ALL_ROUTES = '/**';
 export function withCrossEncoder<T extends NextConfigLike>(
   config: T = {} as T,
   options: WithCrossEncoderOptions = {},
-): T &
-  Required<Pick<NextConfigLike, 'serverExternalPackages' | 'outputFileTracingIncludes' | 'outputFileTracingExcludes'>> {
+): Omit<T, 'webpack' | 'turbopack'> & Required<Pick<NextConfigLike, (typeof WRITTEN)[number]>> {
   const platform = options.platform ?? (process.platform as 'linux');
   const arch = options.arch ?? (process.arch as 'x64');
   const projectDir = options.projectDir ?? process.cwd();
@@ -90,8 +108,21 @@ export function withCrossEncoder<T extends NextConfigLike>(
       if (!keep.has(tag)) excludes.push(`${globPath(relative(projectDir, tokenizers))}/tokenizers.${tag}.node`);
     }
   }
+  // Client components on /web: those Node modules resolve to an empty module (Turbopack) or to nothing (webpack).
+  const empty = `./${relative(projectDir, fileURLToPath(new URL('./browser-empty.js', import.meta.url)))
+    .split(sep)
+    .join('/')}`;
+  const aliases = Object.fromEntries(BROWSER_EMPTY.map((name) => [name, { browser: empty }]));
+  const userWebpack = config.webpack;
   return {
     ...config,
+    turbopack: { ...config.turbopack, resolveAlias: { ...aliases, ...config.turbopack?.resolveAlias } },
+    webpack(webpackConfig: WebpackConfigLike, context: { isServer: boolean }) {
+      const result = userWebpack ? userWebpack(webpackConfig, context) : webpackConfig;
+      if (context.isServer) return result;
+      const fallback = Object.fromEntries(BROWSER_EMPTY.map((name) => [name, false]));
+      return { ...result, resolve: { ...result.resolve, fallback: { ...fallback, ...result.resolve?.fallback } } };
+    },
     serverExternalPackages: unique([...(config.serverExternalPackages ?? []), ...EXTERNAL]),
     outputFileTracingIncludes: merge(config.outputFileTracingIncludes, includes),
     outputFileTracingExcludes: merge(config.outputFileTracingExcludes, excludes),
