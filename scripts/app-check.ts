@@ -104,7 +104,10 @@ function freePort(): Promise<number> {
 async function pack(): Promise<string> {
   if (!args.includes('--no-build')) await run('npm', ['run', 'build'], REPO_ROOT);
   const out = await mkdtemp(join(tmpdir(), 'lce-apps-'));
-  const name = (await run('npm', ['pack', '--silent', '--pack-destination', out], REPO_ROOT)).trim().split('\n').pop();
+  // With --no-build the current dist/ is packed as it is: prepack would build it again.
+  const skipBuild = args.includes('--no-build') ? ['--ignore-scripts'] : [];
+  const packed = await run('npm', ['pack', '--silent', ...skipBuild, '--pack-destination', out], REPO_ROOT);
+  const name = packed.trim().split('\n').pop();
   return join(out, name as string);
 }
 
@@ -320,6 +323,36 @@ async function checkNext(dir: string, reference: Awaited<ReturnType<typeof nodeR
       }
     } finally {
       server.stop();
+    }
+    try {
+      // Cold start: a fresh server process to its first answered request, on the fp32 MiniLM folder.
+      const cold = await coldStart(COLD_RUNS, async () => {
+        const coldPort = await freePort();
+        const fresh = await start(
+          process.execPath,
+          [join(standalone, 'server.js')],
+          {
+            cwd: standalone,
+            env: { ...env, PORT: String(coldPort), HOSTNAME: '127.0.0.1', RERANK_MODEL: 'minilm' },
+          },
+          /Ready in|Listening|started server/i,
+        );
+        try {
+          const response = await fetch(`http://127.0.0.1:${coldPort}/api/rerank`, {
+            method: 'POST',
+            body: JSON.stringify({ query: QUERY, documents: COLD_DOCUMENTS }),
+          });
+          if (!response.ok) throw new Error(`next (${bundler}) cold start: ${response.status}`);
+          await response.json();
+        } finally {
+          fresh.stop();
+        }
+      });
+      console.log(
+        `next (${bundler}) standalone cold start (fresh server to the first ranking of ${COLD_DOCUMENTS.length} ` +
+          `passages, MiniLM fp32, median of ${COLD_RUNS}): ${cold.toFixed(0)} ms`,
+      );
+    } finally {
       await rm(standalone, { recursive: true, force: true });
     }
   }
