@@ -326,31 +326,35 @@ async function checkNext(dir: string, reference: Awaited<ReturnType<typeof nodeR
     }
     try {
       // Cold start: a fresh server process to its first answered request, on the fp32 MiniLM folder.
-      const cold = await coldStart(COLD_RUNS, async () => {
-        const coldPort = await freePort();
-        const fresh = await start(
-          process.execPath,
-          [join(standalone, 'server.js')],
-          {
-            cwd: standalone,
-            env: { ...env, PORT: String(coldPort), HOSTNAME: '127.0.0.1', RERANK_MODEL: 'minilm' },
-          },
-          /Ready in|Listening|started server/i,
-        );
-        try {
-          const response = await fetch(`http://127.0.0.1:${coldPort}/api/rerank`, {
-            method: 'POST',
-            body: JSON.stringify({ query: QUERY, documents: COLD_DOCUMENTS }),
-          });
-          if (!response.ok) throw new Error(`next (${bundler}) cold start: ${response.status}`);
-          await response.json();
-        } finally {
-          fresh.stop();
-        }
+      const cold = await coldStarts(COLD_RUNS, {
+        ours: async () => {
+          const coldPort = await freePort();
+          const fresh = await start(
+            process.execPath,
+            [join(standalone, 'server.js')],
+            {
+              cwd: standalone,
+              env: { ...env, PORT: String(coldPort), HOSTNAME: '127.0.0.1', RERANK_MODEL: 'minilm' },
+            },
+            /Ready in|Listening|started server/i,
+          );
+          try {
+            const response = await fetch(`http://127.0.0.1:${coldPort}/api/rerank`, {
+              method: 'POST',
+              body: JSON.stringify({ query: QUERY, documents: COLD_DOCUMENTS }),
+            });
+            if (!response.ok) throw new Error(`next (${bundler}) cold start: ${response.status}`);
+            await response.json();
+          } finally {
+            fresh.stop();
+          }
+        },
+        transformersJs: () => invokeTransformersJs(MINILM, COLD_DOCUMENTS),
       });
       console.log(
         `next (${bundler}) standalone cold start (fresh server to the first ranking of ${COLD_DOCUMENTS.length} ` +
-          `passages, MiniLM fp32, median of ${COLD_RUNS}): ${cold.toFixed(0)} ms`,
+          `passages, MiniLM fp32, median of ${COLD_RUNS}): ${cold.ours.toFixed(0)} ms; transformers.js by hand in ` +
+          `a plain Node process ${cold.transformersJs.toFixed(0)} ms`,
       );
     } finally {
       await rm(standalone, { recursive: true, force: true });
@@ -471,15 +475,25 @@ function node(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ st
   });
 }
 
-/** Median milliseconds from spawning a fresh Node process to its first answer, over `runs` processes. */
-async function coldStart(runs: number, once: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await once();
-    times.push(performance.now() - started);
+/**
+ * Median milliseconds from spawning a fresh Node process to its first answer, for each contender over `runs`
+ * processes, the contenders alternated round by round so that a change in the machine's load reaches them alike.
+ */
+async function coldStarts<T extends string>(
+  runs: number,
+  contenders: Record<T, () => Promise<unknown>>,
+): Promise<Record<T, number>> {
+  const names = Object.keys(contenders) as T[];
+  const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<T, number[]>;
+  for (let round = 0; round < runs; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const started = performance.now();
+      await contenders[name]();
+      times[name].push(performance.now() - started);
+    }
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return Object.fromEntries(names.map((n) => [n, median(times[n])])) as Record<T, number>;
 }
 
 const COLD_RUNS = 5;
@@ -566,8 +580,10 @@ async function checkLambda(dir: string, reference: Awaited<ReturnType<typeof nod
     // The size and cold start of a real reranker: MiniLM-L6's fp32 weights in the zip.
     await run(process.execPath, ['build.mjs', MINILM], dir);
     folders.push(await unzip('fp32 MiniLM model'));
-    const ours = await coldStart(COLD_RUNS, () => invokeLambda(folders[2]!, env, COLD_DOCUMENTS));
-    const theirs = await coldStart(COLD_RUNS, () => invokeTransformersJs(MINILM, COLD_DOCUMENTS));
+    const { ours, theirs } = await coldStarts(COLD_RUNS, {
+      ours: () => invokeLambda(folders[2]!, env, COLD_DOCUMENTS),
+      theirs: () => invokeTransformersJs(MINILM, COLD_DOCUMENTS),
+    });
     console.log(
       `lambda cold start (fresh process to the first ranking of ${COLD_DOCUMENTS.length} passages, MiniLM fp32, ` +
         `median of ${COLD_RUNS}): ${ours.toFixed(0)} ms; transformers.js by hand ${theirs.toFixed(0)} ms`,
