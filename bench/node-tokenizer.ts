@@ -19,7 +19,9 @@ const { values } = parseArgs({
 });
 const model = join(MODELS_DIR, 'minilm-random-head');
 const json = readFileSync(join(model, 'tokenizer.json'), 'utf8');
-const words = readFileSync(join(MODELS_DIR, '..', 'README.md'), 'utf8').split(/\s+/).filter(Boolean);
+const words = readFileSync(join(MODELS_DIR, '..', 'README.md'), 'utf8')
+  .split(/\s+/)
+  .filter(Boolean);
 const docs = Array.from({ length: Number(values.docs) }, (_, i) =>
   words.slice((i * 37) % (words.length - 200), ((i * 37) % (words.length - 200)) + 60 + (i % 5) * 30).join(' '),
 );

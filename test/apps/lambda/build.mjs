@@ -24,11 +24,14 @@ await build({
   // Native addons stay packages: onnxruntime-node loads onnxruntime-common and its shared library at run time.
   external: ['onnxruntime-node', 'onnxruntime-common', 'tokenizers'],
   // Bundled CommonJS dependencies call require(); an ES module bundle has none of its own.
-  banner: { js: "import { createRequire as lceRequire } from 'node:module'; const require = lceRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as lceRequire } from 'node:module'; const require = lceRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 
-const ship = (from, to = from) => cpSync(join('node_modules', from), join(out, 'node_modules', to), { recursive: true });
+const ship = (from, to = from) =>
+  cpSync(join('node_modules', from), join(out, 'node_modules', to), { recursive: true });
 ship('onnxruntime-common');
 ship('onnxruntime-node/package.json');
 ship('onnxruntime-node/dist');
