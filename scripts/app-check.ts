@@ -571,17 +571,35 @@ async function checkLambda(dir: string, reference: Awaited<ReturnType<typeof nod
     // The model in the zip.
     await run(process.execPath, ['build.mjs', tiny], dir);
     folders.push(await unzip('tiny model'));
-    const { stdout } = await invokeLambda(folders[1]!, env);
+    const { stdout } = await invokeLambda(folders.at(-1)!, env);
     expectClose(
       'lambda, model in the zip',
       (JSON.parse(stdout) as { ranked: { score: number }[] }).ranked.map((r) => r.score),
       reference.ranked.map((r) => r.score),
     );
+    // A zip that left a package out: the error names that package, not the binding that needs it.
+    const partial = await mkdtemp(join(tmpdir(), 'lce-lambda-partial-'));
+    folders.push(partial);
+    await cp(folders.at(-2)!, partial, { recursive: true });
+    await rm(join(partial, 'node_modules', 'onnxruntime-common'), { recursive: true });
+    const missing = await invokeLambda(partial, env).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    if (
+      !/MISSING_DEPENDENCY/.test(missing) ||
+      !/the package onnxruntime-common[\s\S]*npm i onnxruntime-common`/.test(missing)
+    ) {
+      throw new Error(
+        `lambda without onnxruntime-common: expected a MissingDependencyError naming it, got:\n${missing}`,
+      );
+    }
+    console.log('lambda without onnxruntime-common: MissingDependencyError names onnxruntime-common');
     // The size and cold start of a real reranker: MiniLM-L6's fp32 weights in the zip.
     await run(process.execPath, ['build.mjs', MINILM], dir);
     folders.push(await unzip('fp32 MiniLM model'));
     const { ours, theirs } = await coldStarts(COLD_RUNS, {
-      ours: () => invokeLambda(folders[2]!, env, COLD_DOCUMENTS),
+      ours: () => invokeLambda(folders.at(-1)!, env, COLD_DOCUMENTS),
       theirs: () => invokeTransformersJs(MINILM, COLD_DOCUMENTS),
     });
     console.log(
