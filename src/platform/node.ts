@@ -68,11 +68,11 @@ const PROVIDER_LIBRARIES = ['cuda', 'tensorrt'];
  * thrown error already says it all. Where the binding's folder cannot be found, ONNX Runtime decides as before.
  */
 function checkProviderLibraries(providers: PlatformSessionOptions['executionProviders']): void {
-  const folder = bindingFolder();
-  if (folder === undefined || !existsSync(folder)) return;
   for (const provider of providers ?? []) {
     const name = (typeof provider === 'string' ? provider : provider.name).toLowerCase();
     if (!PROVIDER_LIBRARIES.includes(name)) continue;
+    const folder = bindingFolder();
+    if (folder === undefined || !existsSync(folder)) return;
     const file =
       process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
     if (!existsSync(join(folder, file))) {
