@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from 'tsup';
 
@@ -21,6 +22,20 @@ const webPlatform: NonNullable<Options['esbuildPlugins']>[number] = {
   },
 };
 
+/** In the worker's own build, the web platform never starts a worker (it is the worker), so the reference goes. */
+const noNestedWorker: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'no-nested-worker',
+  setup(build) {
+    const start = "new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' })";
+    build.onLoad({ filter: /platform[\\/]web\.ts$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      if (!source.includes(start)) throw new Error(`tsup: ${path} no longer holds ${start}; update noNestedWorker`);
+      const refusal = "(() => { throw new Error('The scoring worker does not start another worker.'); })()";
+      return { contents: source.replace(start, refusal), loader: 'ts' };
+    });
+  },
+};
+
 export default defineConfig([
   {
     entry: {
@@ -31,6 +46,7 @@ export default defineConfig([
       'ai-sdk': 'src/ai-sdk/index.ts',
       llamaindex: 'src/llamaindex/index.ts',
       mastra: 'src/mastra/index.ts',
+      next: 'src/next/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -51,8 +67,8 @@ export default defineConfig([
     external,
   },
   {
-    // Browsers and web workers: ES modules for bundlers (Vite, webpack, esbuild, Next.js), one platform in each file.
-    entry: { web: 'src/web.ts', 'web-worker': 'src/engine/worker.ts' },
+    // Browsers: ES modules for bundlers (Vite, webpack, esbuild, Next.js), one platform in each file.
+    entry: { web: 'src/web.ts', 'browser-empty': 'src/next/browser-empty.ts' },
     format: ['esm'],
     dts: { entry: { web: 'src/web.ts' } },
     sourcemap,
@@ -60,5 +76,17 @@ export default defineConfig([
     platform: 'browser',
     external: webExternal,
     esbuildPlugins: [webPlatform],
+  },
+  {
+    // The browser's scoring worker, built apart so it shares no chunk with web.js: a shared chunk holds web.js's
+    // `new Worker(new URL('./web-worker.js', …))`, and a worker whose own graph starts itself again stalls
+    // Turbopack's `next build` for good.
+    entry: { 'web-worker': 'src/engine/worker.ts' },
+    format: ['esm'],
+    sourcemap,
+    target: 'es2022',
+    platform: 'browser',
+    external: webExternal,
+    esbuildPlugins: [webPlatform, noNestedWorker],
   },
 ]);

@@ -17,9 +17,10 @@ import { gzipSync } from 'node:zlib';
 import { CrossEncoder } from '../src/index.js';
 import { RerankServer } from '../src/serve/server.js';
 import { browserUnavailable, launchBrowser, openPage, serveStatic } from '../test/helpers/browser.js';
+import { startHubServer } from '../test/helpers/hub-server.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/models.js';
 
-const APPS = ['vite', 'next', 'workers'] as const;
+const APPS = ['vite', 'next', 'workers', 'lambda'] as const;
 type App = (typeof APPS)[number];
 const TOLERANCE = 1e-4;
 // Cloudflare's published Worker limits (developers.cloudflare.com/workers/platform/limits): the compressed upload.
@@ -103,7 +104,10 @@ function freePort(): Promise<number> {
 async function pack(): Promise<string> {
   if (!args.includes('--no-build')) await run('npm', ['run', 'build'], REPO_ROOT);
   const out = await mkdtemp(join(tmpdir(), 'lce-apps-'));
-  const name = (await run('npm', ['pack', '--silent', '--pack-destination', out], REPO_ROOT)).trim().split('\n').pop();
+  // With --no-build the current dist/ is packed as it is: prepack would build it again.
+  const skipBuild = args.includes('--no-build') ? ['--ignore-scripts'] : [];
+  const packed = await run('npm', ['pack', '--silent', ...skipBuild, '--pack-destination', out], REPO_ROOT);
+  const name = packed.trim().split('\n').pop();
   return join(out, name as string);
 }
 
@@ -221,36 +225,140 @@ async function checkVite(dir: string, reference: Awaited<ReturnType<typeof nodeR
   }
 }
 
+// The fp32 MiniLM-L6 cross-encoder's size and shape (models/minilm-random-head: its architecture, a random head),
+// traced into the Next.js build beside the tiny model the scores are checked on: the size a real app ships.
+const MINILM = realpathSync(join(MODELS_DIR, 'minilm-random-head'));
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+// The published unzipped limit of a Vercel, Netlify or AWS Lambda function.
+const FUNCTION_LIMIT = 250 * 1024 * 1024;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** A model folder as an app ships it: the files a load reads, fp32 weights only (copied: tracing skips links). */
+async function copyModel(from: string, to: string): Promise<void> {
+  await mkdir(join(to, 'onnx'), { recursive: true });
+  for (const file of MODEL_FILES) if (existsSync(join(from, file))) await cp(join(from, file), join(to, file));
+  await cp(join(from, 'onnx', 'model.onnx'), join(to, 'onnx', 'model.onnx'));
+}
+
+/** Bytes of every file under `dir` (links not followed), in total and by package (node_modules) or model folder. */
+async function sizes(dir: string): Promise<{ total: number; parts: Map<string, number> }> {
+  const parts = new Map<string, number>();
+  let total = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const rel = relative(dir, join(entry.parentPath, entry.name)).split(/[\\/]/);
+    const depth = rel[0] === 'models' ? 2 : rel[0] === 'node_modules' ? (rel[1]?.startsWith('@') ? 3 : 2) : 1;
+    const key = rel.slice(0, Math.min(depth, rel.length - 1) || 1).join('/');
+    const bytes = (await stat(join(entry.parentPath, entry.name))).size;
+    total += bytes;
+    parts.set(key, (parts.get(key) ?? 0) + bytes);
+  }
+  return { total, parts };
+}
+
+/** Posts the check documents to a server's route; the ranking, checked against Node's. */
+async function expectRoute(what: string, port: number, reference: Awaited<ReturnType<typeof nodeReference>>) {
+  const response = await fetch(`http://127.0.0.1:${port}/api/rerank`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY, documents: DOCUMENTS }),
+  });
+  const body = (await response.json()) as { ranked?: { index: number; score: number }[]; error?: string };
+  const ranked = body.ranked ?? [];
+  if (JSON.stringify(ranked.map((r) => r.index)) !== JSON.stringify(reference.ranked.map((r) => r.index))) {
+    throw new Error(`${what}: answered ${JSON.stringify(body)}, Node ranked ${JSON.stringify(reference.ranked)}`);
+  }
+  expectClose(
+    what,
+    ranked.map((r) => r.score),
+    reference.ranked.map((r) => r.score),
+  );
+}
+
 async function checkNext(dir: string, reference: Awaited<ReturnType<typeof nodeReference>>, chromium: boolean) {
-  // The route reads models/tiny from the app's folder; the page fetches it from public/.
+  // The route reads its model folder from the app (traced into the build); the page fetches tiny from public/.
   await mkdir(join(dir, 'public', 'models'), { recursive: true });
-  await mkdir(join(dir, 'models'), { recursive: true });
   await symlink(tiny, join(dir, 'public', 'models', 'tiny'));
-  await symlink(tiny, join(dir, 'models', 'tiny'));
+  await copyModel(tiny, join(dir, 'models', 'tiny'));
+  await copyModel(MINILM, join(dir, 'models', 'minilm'));
   const env = { NEXT_TELEMETRY_DISABLED: '1' };
   const next = join(dir, 'node_modules', '.bin', 'next');
-  console.log((await run(next, ['build', '--webpack'], dir, env)).split('Route (app)')[1]?.trim() ?? '');
-  const port = await freePort();
-  const server = await start(next, ['start', '-H', '127.0.0.1', '-p', String(port)], { cwd: dir, env }, /Ready in/);
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/api/rerank`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: QUERY, documents: DOCUMENTS }),
-    });
-    const { ranked } = (await response.json()) as { ranked: { index: number; score: number }[] };
-    if (JSON.stringify(ranked.map((r) => r.index)) !== JSON.stringify(reference.ranked.map((r) => r.index))) {
-      throw new Error(`next route: ranked ${JSON.stringify(ranked)}, Node ${JSON.stringify(reference.ranked)}`);
-    }
-    expectClose(
-      'next route handler (Node entry)',
-      ranked.map((r) => r.score),
-      reference.ranked.map((r) => r.score),
+  const bundlers = (process.env['LCE_NEXT_BUNDLERS'] ?? 'turbopack,webpack').split(',');
+  for (const bundler of bundlers) {
+    await rm(join(dir, '.next'), { recursive: true, force: true });
+    const built = await run(next, ['build', ...(bundler === 'webpack' ? ['--webpack'] : [])], dir, env);
+    console.log(`next (${bundler}): ${built.split('Route (app)')[1]?.trim().split('\n').join(' ') ?? ''}`);
+    // What a deployment uploads: .next/standalone, with the static files beside it, moved away from the app.
+    const standalone = await mkdtemp(join(tmpdir(), `lce-next-${bundler}-`));
+    await cp(join(dir, '.next', 'standalone'), standalone, { recursive: true });
+    const { total, parts } = await sizes(standalone);
+    await cp(join(dir, '.next', 'static'), join(standalone, '.next', 'static'), { recursive: true });
+    await cp(join(dir, 'public'), join(standalone, 'public'), { recursive: true, dereference: true });
+    const tinyBytes = parts.get('models/tiny') ?? 0;
+    const minilmBytes = parts.get('models/minilm') ?? 0;
+    if (minilmBytes === 0) throw new Error(`next (${bundler}): models/minilm was not traced into the standalone build`);
+    const int8 = (await stat(join(MINILM, 'onnx', 'model_quantized.onnx'))).size;
+    const fp32 = (await stat(join(MINILM, 'onnx', 'model.onnx'))).size;
+    const withFp32 = total - tinyBytes;
+    console.log(
+      `next (${bundler}) standalone: ${mb(withFp32)} with the fp32 MiniLM model (${mb(minilmBytes)}), ` +
+        `${mb(withFp32 - minilmBytes)} without a model, ${mb(withFp32 - fp32 + int8)} with int8 weights instead`,
     );
-    if (chromium)
-      expectPageScores('next /web page', await scoreInChromium(`http://127.0.0.1:${port}/web`), reference.logits);
-  } finally {
-    server.stop();
+    for (const [part, bytes] of [...parts].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+      console.log(`  ${part.padEnd(48)} ${mb(bytes).padStart(10)}`);
+    }
+    if (withFp32 > FUNCTION_LIMIT) throw new Error(`next (${bundler}): ${mb(withFp32)} is over the 250 MB limit`);
+    const port = await freePort();
+    const server = await start(
+      process.execPath,
+      [join(standalone, 'server.js')],
+      { cwd: standalone, env: { ...env, PORT: String(port), HOSTNAME: '127.0.0.1' } },
+      /Ready in|Listening|started server/i,
+    );
+    try {
+      await expectRoute(`next (${bundler}) standalone route handler (Node entry)`, port, reference);
+      if (chromium) {
+        const page = await scoreInChromium(`http://127.0.0.1:${port}/web`);
+        expectPageScores(`next (${bundler}) standalone /web page`, page, reference.logits);
+      }
+    } finally {
+      server.stop();
+    }
+    try {
+      // Cold start: a fresh server process to its first answered request, on the fp32 MiniLM folder.
+      const cold = await coldStarts(COLD_RUNS, {
+        ours: async () => {
+          const coldPort = await freePort();
+          const fresh = await start(
+            process.execPath,
+            [join(standalone, 'server.js')],
+            {
+              cwd: standalone,
+              env: { ...env, PORT: String(coldPort), HOSTNAME: '127.0.0.1', RERANK_MODEL: 'minilm' },
+            },
+            /Ready in|Listening|started server/i,
+          );
+          try {
+            const response = await fetch(`http://127.0.0.1:${coldPort}/api/rerank`, {
+              method: 'POST',
+              body: JSON.stringify({ query: QUERY, documents: COLD_DOCUMENTS }),
+            });
+            if (!response.ok) throw new Error(`next (${bundler}) cold start: ${response.status}`);
+            await response.json();
+          } finally {
+            fresh.stop();
+          }
+        },
+        transformersJs: () => invokeTransformersJs(MINILM, COLD_DOCUMENTS),
+      });
+      console.log(
+        `next (${bundler}) standalone cold start (fresh server to the first ranking of ${COLD_DOCUMENTS.length} ` +
+          `passages, MiniLM fp32, median of ${COLD_RUNS}): ${cold.ours.toFixed(0)} ms; transformers.js by hand in ` +
+          `a plain Node process ${cold.transformersJs.toFixed(0)} ms`,
+      );
+    } finally {
+      await rm(standalone, { recursive: true, force: true });
+    }
   }
 }
 
@@ -354,6 +462,155 @@ async function checkWorkers(dir: string, reference: Awaited<ReturnType<typeof no
   }
 }
 
+/** Runs `node args` in a fresh process to its end; its output, or a rejection with its output. */
+function node(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`node exited ${code}:\n${stderr.slice(-3000)}`)),
+    );
+  });
+}
+
+/**
+ * Median milliseconds from spawning a fresh Node process to its first answer, for each contender over `runs`
+ * processes, the contenders alternated round by round so that a change in the machine's load reaches them alike.
+ */
+async function coldStarts<T extends string>(
+  runs: number,
+  contenders: Record<T, () => Promise<unknown>>,
+): Promise<Record<T, number>> {
+  const names = Object.keys(contenders) as T[];
+  const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<T, number[]>;
+  for (let round = 0; round < runs; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const started = performance.now();
+      await contenders[name]();
+      times[name].push(performance.now() - started);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return Object.fromEntries(names.map((n) => [n, median(times[n])])) as Record<T, number>;
+}
+
+const COLD_RUNS = 5;
+// A request of ten passages, as a retrieval step sends.
+const COLD_DOCUMENTS = Array.from(
+  { length: 10 },
+  (_, i) => `${DOCUMENTS[i % 2]} Passage ${i} of the cold start check.`,
+);
+
+/** One invocation of the unzipped handler in a fresh process, as the Lambda runtime makes it. */
+function invokeLambda(dir: string, env: NodeJS.ProcessEnv, documents: string[] = DOCUMENTS) {
+  const script =
+    `const { handler } = await import(${JSON.stringify(join(dir, 'index.mjs'))});` +
+    `const answer = await handler({ body: ${JSON.stringify(JSON.stringify({ query: QUERY, documents }))} });` +
+    'console.log(answer.body);';
+  // Lambda's working directory and home are read-only; only the temporary folder can be written.
+  return node(['--input-type=module', '-e', script], tmpdir(), env);
+}
+
+/** transformers.js used by hand on the same folder, in a fresh process: the comparison for the cold start. */
+function invokeTransformersJs(model: string, documents: string[]) {
+  const script = `
+    const tf = await import('@huggingface/transformers');
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = ${JSON.stringify(join(model, '..') + '/')};
+    const name = ${JSON.stringify(model.split('/').pop())};
+    const tokenizer = await tf.AutoTokenizer.from_pretrained(name);
+    const model = await tf.AutoModelForSequenceClassification.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+    const documents = ${JSON.stringify(documents)};
+    const inputs = tokenizer(documents.map(() => ${JSON.stringify(QUERY)}), { text_pair: documents, padding: true, truncation: true });
+    const { logits } = await model(inputs);
+    console.log(JSON.stringify(Array.from(logits.data)));`;
+  return node(['--input-type=module', '-e', script], join(REPO_ROOT, 'bench'), {});
+}
+
+async function checkLambda(dir: string, reference: Awaited<ReturnType<typeof nodeReference>>) {
+  // A home where nothing can be created, as on Lambda; a fresh temporary folder per check.
+  const home = await mkdtemp(join(tmpdir(), 'lce-lambda-home-'));
+  await writeFile(join(home, '.cache'), 'read-only home');
+  const scratch = await mkdtemp(join(tmpdir(), 'lce-lambda-tmp-'));
+  const env = { HOME: home, TMPDIR: scratch, XDG_CACHE_HOME: '', LANGCHAIN_CROSS_ENCODER_CACHE: '' };
+  const unzip = async (what: string) => {
+    const zip = join(dir, 'lambda.zip');
+    const target = await mkdtemp(join(tmpdir(), 'lce-lambda-task-'));
+    await run('unzip', ['-q', zip, '-d', target], dir);
+    const unzipped = (await sizes(target)).total;
+    console.log(`lambda (${what}): zip ${mb((await stat(zip)).size)}, unzipped ${mb(unzipped)}`);
+    if (unzipped > FUNCTION_LIMIT) throw new Error(`lambda (${what}): ${mb(unzipped)} unzipped is over 250 MB`);
+    return target;
+  };
+  const folders: string[] = [];
+  try {
+    // The model from the hub: no model in the zip, downloaded at the first request into the temporary folder.
+    await run(process.execPath, ['build.mjs'], dir);
+    folders.push(await unzip('no model'));
+    const hub = await startHubServer({ root: { 'org/tiny': tiny } });
+    try {
+      const { stdout, stderr } = await invokeLambda(folders[0]!, {
+        ...env,
+        MODEL: 'org/tiny',
+        HF_ENDPOINT: hub.url,
+      });
+      const { ranked } = JSON.parse(stdout) as { ranked: { score: number }[] };
+      expectClose(
+        'lambda, model from the hub',
+        ranked.map((r) => r.score),
+        reference.ranked.map((r) => r.score),
+      );
+      const warnings = stderr.match(/cannot be written/g) ?? [];
+      if (warnings.length !== 1) throw new Error(`lambda: expected one cache warning, got:\n${stderr}`);
+      if (!existsSync(join(scratch, 'langchain-cross-encoder'))) throw new Error('lambda: nothing cached in /tmp');
+    } finally {
+      await hub.close();
+    }
+    // The model in the zip.
+    await run(process.execPath, ['build.mjs', tiny], dir);
+    folders.push(await unzip('tiny model'));
+    const { stdout } = await invokeLambda(folders.at(-1)!, env);
+    expectClose(
+      'lambda, model in the zip',
+      (JSON.parse(stdout) as { ranked: { score: number }[] }).ranked.map((r) => r.score),
+      reference.ranked.map((r) => r.score),
+    );
+    // A zip that left a package out: the error names that package, not the binding that needs it.
+    const partial = await mkdtemp(join(tmpdir(), 'lce-lambda-partial-'));
+    folders.push(partial);
+    await cp(folders.at(-2)!, partial, { recursive: true });
+    await rm(join(partial, 'node_modules', 'onnxruntime-common'), { recursive: true });
+    const missing = await invokeLambda(partial, env).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    if (
+      !/MISSING_DEPENDENCY/.test(missing) ||
+      !/the package onnxruntime-common[\s\S]*npm i onnxruntime-common`/.test(missing)
+    ) {
+      throw new Error(
+        `lambda without onnxruntime-common: expected a MissingDependencyError naming it, got:\n${missing}`,
+      );
+    }
+    console.log('lambda without onnxruntime-common: MissingDependencyError names onnxruntime-common');
+    // The size and cold start of a real reranker: MiniLM-L6's fp32 weights in the zip.
+    await run(process.execPath, ['build.mjs', MINILM], dir);
+    folders.push(await unzip('fp32 MiniLM model'));
+    const { ours, theirs } = await coldStarts(COLD_RUNS, {
+      ours: () => invokeLambda(folders.at(-1)!, env, COLD_DOCUMENTS),
+      theirs: () => invokeTransformersJs(MINILM, COLD_DOCUMENTS),
+    });
+    console.log(
+      `lambda cold start (fresh process to the first ranking of ${COLD_DOCUMENTS.length} passages, MiniLM fp32, ` +
+        `median of ${COLD_RUNS}): ${ours.toFixed(0)} ms; transformers.js by hand ${theirs.toFixed(0)} ms`,
+    );
+  } finally {
+    for (const folder of [...folders, home, scratch]) await rm(folder, { recursive: true, force: true });
+  }
+}
+
 const chromiumSkip = apps.some((a) => a !== 'workers') ? await browserUnavailable() : undefined;
 const tarball = await pack();
 console.log(`== ${tarball}`);
@@ -366,6 +623,7 @@ for (const app of apps) {
     if (app === 'vite') await checkVite(dir, reference, chromiumSkip === undefined);
     if (app === 'next') await checkNext(dir, reference, chromiumSkip === undefined);
     if (app === 'workers') await checkWorkers(dir, reference);
+    if (app === 'lambda') await checkLambda(dir, reference);
   } catch (error) {
     console.error(`${app}: ${(error as Error).message}`);
     failed.push(app);

@@ -15,6 +15,8 @@ export {
   MissingDependencyError,
   OfflineError,
   RemoteScorerError,
+  SessionOpenError,
+  WorkerExitError,
 } from './errors.js';
 export type { HubOptions } from './hub/index.js';
 export type { SessionOptions } from './engine/session.js';

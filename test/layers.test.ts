@@ -19,7 +19,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['engine/'],
   ['cross-encoder.ts'],
   ['remote/', 'testing/', 'scorer-pool.ts'],
-  ['serve/', 'langchain/', 'ai-sdk/', 'llamaindex/', 'mastra/'],
+  ['serve/', 'langchain/', 'ai-sdk/', 'llamaindex/', 'mastra/', 'next/'],
   ['index.ts', 'web.ts', 'remote-entry.ts', 'core-entry.ts'],
   ['bin.ts'],
 ];

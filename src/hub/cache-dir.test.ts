@@ -1,3 +1,4 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -16,6 +17,28 @@ describe('resolveCacheDir', () => {
     expect(resolveCacheDir()).toBe(path.join('/xdg', 'langchain-cross-encoder'));
     vi.stubEnv('XDG_CACHE_HOME', 'relative/ignored');
     expect(resolveCacheDir()).toBe(path.join(os.homedir(), '.cache', 'langchain-cross-encoder'));
+  });
+
+  it('falls back to the temporary folder where the home cache cannot be written, warning once', async () => {
+    // A home whose .cache cannot be created: a file stands where a folder would be (as a read-only home does).
+    const home = await mkdtemp(path.join(os.tmpdir(), 'lce-home-'));
+    await writeFile(path.join(home, '.cache'), 'not a folder');
+    vi.stubEnv(CACHE_ENV, '');
+    vi.stubEnv('XDG_CACHE_HOME', '');
+    vi.stubEnv('HOME', home);
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      expect(resolveCacheDir()).toBe(path.join(os.tmpdir(), 'langchain-cross-encoder'));
+      expect(resolveCacheDir()).toBe(path.join(os.tmpdir(), 'langchain-cross-encoder'));
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/cannot be written.*cacheDir/);
+      // A writable home is used as before, with no warning.
+      vi.stubEnv('HOME', await mkdtemp(path.join(os.tmpdir(), 'lce-home-')));
+      expect(resolveCacheDir()).toBe(path.join(os.homedir(), '.cache', 'langchain-cross-encoder'));
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('expands ~ and resolves relative paths', () => {

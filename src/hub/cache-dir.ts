@@ -1,3 +1,4 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
@@ -14,7 +15,11 @@ function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
-/** Absolute cache folder: `cacheDir` option > LANGCHAIN_CROSS_ENCODER_CACHE > $XDG_CACHE_HOME/… > ~/.cache/…. */
+/**
+ * Absolute cache folder: `cacheDir` option > LANGCHAIN_CROSS_ENCODER_CACHE > $XDG_CACHE_HOME/… > ~/.cache/…, or, where
+ * that cannot be written (a serverless function's read-only home: AWS Lambda, Vercel, Netlify), the system's
+ * temporary folder, said once in a process warning.
+ */
 export function resolveCacheDir(option?: string): string {
   if (option !== undefined && (typeof option !== 'string' || option === '')) {
     throw new InvalidArgumentError('options.cacheDir', 'expected a non-empty folder path.');
@@ -24,5 +29,29 @@ export function resolveCacheDir(option?: string): string {
   const xdg = readEnv('XDG_CACHE_HOME');
   // XDG says relative values are invalid and must be ignored.
   if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, CACHE_SUBDIR);
-  return path.join(os.homedir(), '.cache', CACHE_SUBDIR);
+  const home = path.join(os.homedir(), '.cache', CACHE_SUBDIR);
+  if (writable(home)) return home;
+  const temporary = path.join(os.tmpdir(), CACHE_SUBDIR);
+  if (!warnedTemporary) {
+    warnedTemporary = true;
+    process.emitWarning(
+      `The model cache ${home} cannot be written, so models are cached in ${temporary}, which may not outlive this ` +
+        `process's machine. Set options.cacheDir or ${CACHE_ENV} to choose the folder (and this warning goes away).`,
+      { code: 'LCE_CACHE_TEMPORARY' },
+    );
+  }
+  return temporary;
+}
+
+let warnedTemporary = false;
+
+/** Whether `dir` can be written: created where it is missing (the cache would be anyway), then checked. */
+function writable(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,8 +1,11 @@
 // The Node platform, which Deno and Bun run too: onnxruntime-node, the Rust tokenizer's napi binding, files on disk
 // with the folder cache of hub/resolve.ts, and worker_threads. Both native bindings are imported on first use, so
 // an app that only talks to a rerank server never loads them.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { getPriority, setPriority } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-common';
 import { inspectFailedCacheFile, resolveModelFiles } from '../hub/resolve.js';
@@ -49,8 +52,46 @@ async function createSession(
   location: { onnx: string },
   { wasmPaths: _wasm, threads: _threads, ...options }: PlatformSessionOptions,
 ): Promise<InferenceSession> {
+  const ort = await loadOnnx();
+  checkProviderLibraries(options.executionProviders);
   // ONNX Runtime finds external weights beside the file by itself.
-  return (await loadOnnx()).InferenceSession.create(location.onnx, options);
+  return ort.InferenceSession.create(location.onnx, options);
+}
+
+// Providers that onnxruntime-node knows by name but loads from a library of their own beside its binding, which only
+// its install script downloads (the CPU build has none).
+const PROVIDER_LIBRARIES = ['cuda', 'tensorrt'];
+
+/**
+ * Refuses a GPU provider whose library is not installed before ONNX Runtime tries to load it: ONNX Runtime would
+ * print its own load failure to stderr (an `[E:onnxruntime:…] Failed to load library` line) and then throw, and the
+ * thrown error already says it all. Where the binding's folder cannot be found, ONNX Runtime decides as before.
+ */
+function checkProviderLibraries(providers: PlatformSessionOptions['executionProviders']): void {
+  for (const provider of providers ?? []) {
+    const name = (typeof provider === 'string' ? provider : provider.name).toLowerCase();
+    if (!PROVIDER_LIBRARIES.includes(name)) continue;
+    const folder = bindingFolder();
+    if (folder === undefined || !existsSync(folder)) return;
+    const file =
+      process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
+    if (!existsSync(join(folder, file))) {
+      throw new Error(
+        `the ${name} execution provider's shared library ${file} is not in ${folder}: install onnxruntime-node ` +
+          'with its install script allowed (it downloads the GPU libraries), or leave the provider out',
+      );
+    }
+  }
+}
+
+/** onnxruntime-node's folder of native files for this platform, where its binding and libraries sit. */
+function bindingFolder(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
 }
 
 // Built code sits in dist/ beside dist/worker.js. Source runs (tests, tsx) start the TypeScript file through tsx's
