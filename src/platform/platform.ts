@@ -14,7 +14,18 @@ export interface GraphLocation {
   onnx: string;
   /** Its external weights (`<file>.onnx_data`), when the graph has them. */
   externalData?: string | undefined;
+  /**
+   * A rewrite of the graph's bytes before the session is made (see engine/decoder-cut.ts), given a reader of its
+   * external weights by the name the graph gives them; `undefined` back keeps the file as it is.
+   */
+  rewrite?: GraphRewrite | undefined;
 }
+
+/** Rewrites a graph's bytes; `readExternal` reads a range of one of its external weights files. */
+export type GraphRewrite = (
+  model: Uint8Array,
+  readExternal: (location: string, offset: number, length: number) => Promise<Uint8Array>,
+) => Promise<Uint8Array | undefined>;
 
 /** Options a session is created with, plus the few that only some platforms read. */
 export interface PlatformSessionOptions extends InferenceSession.SessionOptions {
