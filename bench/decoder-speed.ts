@@ -103,7 +103,17 @@ const prepared = await Promise.all(
       model.info.maxBatchTokens,
     );
     const tokens = rows.reduce((n, r) => n + r.ids.length, 0);
-    return { rows, tokens, feeds: batches.map((b) => buildDecoderFeeds(rows, b, graph, 0)) };
+    return {
+      rows,
+      tokens,
+      feeds: batches.map((b) =>
+        buildDecoderFeeds(
+          b.map((i) => (rows[i] as (typeof rows)[number]).ids),
+          graph,
+          0,
+        ),
+      ),
+    };
   }),
 );
 
