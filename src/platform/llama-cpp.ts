@@ -2,7 +2,7 @@
 // when a GGUF file is asked for) runs the prompt the engine built, given as token ids, and reports its ranking
 // output. Node only: the binding is a native addon.
 import { availableParallelism } from 'node:os';
-import { MissingDependencyError, ModelFormatError } from '../errors.js';
+import { InferenceError, MissingDependencyError, ModelFormatError } from '../errors.js';
 import { importBinding } from './import-binding.js';
 import type { GgufModel, GgufRanker } from './platform.js';
 
@@ -110,7 +110,8 @@ export async function openGguf(path: string, options: { threads: number | undefi
           template: IDS_ONLY,
         });
       } catch (cause) {
-        throw new ModelFormatError(
+        // The file loaded: a context that does not open is short of memory or a setting, not a fault of the file.
+        throw new InferenceError(
           `llama.cpp could not open a context of ${contextTokens} tokens on ${path}: ${(cause as Error)?.message ?? cause}. ` +
             'Pass a smaller maxLength.',
           { file: path, cause },
