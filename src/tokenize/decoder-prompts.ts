@@ -15,6 +15,8 @@ const SKELETON_CACHE_SIZE = 64;
 // needed (at least the minimum), cut before whitespace, and only when that prefix already overflows the prompt.
 const CHARS_PER_TOKEN = 12;
 const SMALLEST_PREFIX_CHARS = 4096;
+// The start of a query's first document that the check of its head is made with.
+const HEAD_CHECK_CHARS = 256;
 
 /** The template rendered once with marks: the text around the query and the document, and the fixed tail's ids. */
 interface Skeleton {
@@ -161,6 +163,8 @@ export class DecoderPrompts {
   ): Promise<QueryHead | undefined> {
     if (parts === undefined) return undefined;
     const before = parts[0] + query + parts[1];
+    // The check needs a document, not all of a long one.
+    document = document.slice(0, HEAD_CHECK_CHARS);
     // A template that changes the text it is given (trims it, say) is rendered for every pair.
     if (this.#template.render(query, document, instruction) !== before + document + parts[2]) return undefined;
     const breakAt = before.lastIndexOf('\n');
