@@ -152,8 +152,9 @@ export class DecoderModel {
     let inferenceMs = 0;
     let paddedTokens = 0;
     for (const { members, prefix } of this.#groups(request.pairs, rows, owners)) {
+      // Planned on whole prompts: each row of a batch holds its own copy of the shared prefix's cache.
       const batches = planBatches(
-        members.map((row) => (rows[row] as AssembledPair).ids.length - prefix.length),
+        members.map((row) => (rows[row] as AssembledPair).ids.length),
         request.batchSize,
         this.info.maxBatchTokens,
       ).map((batch) => batch.map((k) => members[k] as number));
