@@ -13,6 +13,7 @@ Usage: .venv/bin/python tools/decoder_speed_model.py [--out models-big/qwen3-0.6
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -58,6 +59,10 @@ def main(argv=None) -> int:
     for name in COPIED:
         if (source / name).is_file():
             shutil.copy2(source / name, out / name)
+    # Qwen3-Reranker's own tokenizer limit, not the tiny model's.
+    tokenizer_config = json.loads((out / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer_config["model_max_length"] = SHAPE["max_position_embeddings"]
+    (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
     # The answer tokens of the tiny model's vocabulary, which the big one covers.
     shutil.copytree(source / "1_LogitScore", out / "1_LogitScore")
     torch.manual_seed(0)

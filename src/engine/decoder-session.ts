@@ -178,8 +178,12 @@ export function buildDecoderFeeds(
     const dims = [rows.length, input.heads, pastLength, input.headDim];
     const one = past?.values.get(input.name);
     const size = rows.length * input.heads * pastLength * input.headDim;
-    const values = input.half ? new Uint16Array(size) : new Float32Array(size);
-    if (one !== undefined) for (let row = 0; row < rows.length; row++) values.set(one, row * one.length);
+    // One row continues the cache as it is; several get a copy each.
+    const values =
+      one !== undefined && rows.length === 1 ? one : input.half ? new Uint16Array(size) : new Float32Array(size);
+    if (one !== undefined && values !== one) {
+      for (let row = 0; row < rows.length; row++) values.set(one, row * one.length);
+    }
     feeds[input.name] = input.half
       ? new graph.Tensor('float16', values as Uint16Array, dims)
       : new graph.Tensor('float32', values as Float32Array, dims);
