@@ -64,7 +64,10 @@ const graph = await openDecoderSession(
   { threads },
   { heads: config['num_key_value_heads'], headDim: config['head_dim'] },
 );
-const logitScore = JSON.parse(await readFile(join(dir, '1_LogitScore', 'config.json'), 'utf8')) as Record<string, number>;
+const logitScore = JSON.parse(await readFile(join(dir, '1_LogitScore', 'config.json'), 'utf8')) as Record<
+  string,
+  number
+>;
 const answer = { yes: logitScore['true_token_id'] as number, no: logitScore['false_token_id'] as number };
 const floorBatchTokens = Math.max(1, Math.floor((64 * 1024 * 1024) / (config['vocab_size'] as number)));
 log(`loaded ${args.model}: maxLength ${model.info.maxLength}, maxBatchTokens ${model.info.maxBatchTokens}`);
