@@ -26,8 +26,7 @@ export class GgufDecoderForward implements DecoderForward {
   readonly inputs: readonly string[] = ['input_ids'];
   readonly readsAnswerTokens = false;
   readonly writesVocabulary = false;
-  // llama.cpp's ranking output pools the whole sequence in one pass, which a cached prefix would leave out.
-  readonly sharesPrefix = false;
+  readonly sharesPrefix = true;
   readonly #model: GgufModel;
   readonly #path: string;
   readonly #maxTokens: number;
@@ -66,8 +65,12 @@ export class GgufDecoderForward implements DecoderForward {
     return forward;
   }
 
-  score(rows: readonly AssembledPair[], batch: readonly number[]): Promise<{ scores: Float32Array; tokens: number }> {
-    const run = this.#turn.then(() => this.#score(rows, batch));
+  score(
+    rows: readonly AssembledPair[],
+    batch: readonly number[],
+    prefix: readonly number[] = [],
+  ): Promise<{ scores: Float32Array; tokens: number }> {
+    const run = this.#turn.then(() => this.#score(rows, batch, prefix.length));
     this.#turn = run.catch(() => undefined);
     return run;
   }
@@ -79,14 +82,14 @@ export class GgufDecoderForward implements DecoderForward {
     await this.#model.release();
   }
 
-  async #score(rows: readonly AssembledPair[], batch: readonly number[]) {
+  async #score(rows: readonly AssembledPair[], batch: readonly number[], shared: number) {
     const scores = new Float32Array(batch.length);
     let tokens = 0;
     // One context for the whole batch: sized once to its longest prompt rather than regrown along the way.
     const longest = Math.max(...batch.map((row) => (rows[row] as AssembledPair).ids.length));
     const ranker = await this.#rankerFor(longest);
     try {
-      await this.#rank(ranker, rows, batch, scores, (n) => (tokens += n));
+      await this.#rank(ranker, rows, batch, shared, scores, (n) => (tokens += n));
     } finally {
       // A context grown for a long prompt goes back once the batch is scored: it holds its memory for as long as it
       // is open, and the next batch opens the size it needs.
@@ -110,6 +113,7 @@ export class GgufDecoderForward implements DecoderForward {
     ranker: GgufRanker,
     rows: readonly AssembledPair[],
     batch: readonly number[],
+    shared: number,
     scores: Float32Array,
     count: (tokens: number) => void,
   ): Promise<void> {
@@ -117,7 +121,8 @@ export class GgufDecoderForward implements DecoderForward {
       const ids = (rows[row] as AssembledPair).ids;
       let answer: { yes: number; no: number };
       try {
-        answer = await ranker.rank(ids);
+        // A prompt continues from the shared prefix the one before it left in the context.
+        answer = await ranker.rank(ids, shared);
       } catch (cause) {
         throw new InferenceError(
           `llama.cpp failed scoring a prompt of ${ids.length} tokens with ${this.#path}: ` +

@@ -123,16 +123,38 @@ export async function openGguf(path: string, options: { threads: number | undefi
   };
 }
 
-/** The addon's context, which still holds the last prompt's output after `rank`. Not public in node-llama-cpp. */
+/**
+ * The addon's context, which still holds the last prompt's output after `rank`, and the ranking context's one
+ * sequence, whose cache the next prompt may continue. Not public in node-llama-cpp.
+ */
 interface ContextOutput {
   _llamaContext?: { _ctx?: { getEmbedding?(tokens: number, values: number): Float64Array } };
+  _sequence?: {
+    readonly contextTokens: readonly number[];
+    readonly nextTokenIndex: number;
+    eraseContextTokenRanges(ranges: { start: number; end: number }[]): Promise<void>;
+    evaluate(tokens: Token[], options: { _noSampling: boolean }): AsyncGenerator<unknown>;
+  };
 }
 
 function wrapRanker(context: RankingContext): GgufRanker {
   const output = (context as unknown as ContextOutput)._llamaContext?._ctx;
+  const sequence = (context as unknown as ContextOutput)._sequence;
   return {
     contextTokens: context.contextSize,
-    async rank(ids) {
+    async rank(ids, shared = 0) {
+      if (shared > 0 && sequence !== undefined && output?.getEmbedding !== undefined) {
+        // The sequence keeps the tokens of the last prompt: those this one starts with stay in its cache, and only
+        // the rest is evaluated (the ranking head reads the last token, whose attention covers the cache).
+        const held = sequence.contextTokens;
+        let keep = 0;
+        while (keep < shared && keep < held.length && held[keep] === ids[keep]) keep++;
+        if (keep < shared) keep = 0;
+        await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+        for await (const _ of sequence.evaluate(ids.slice(keep) as Token[], { _noSampling: true })) break;
+        const pair = output.getEmbedding(ids.length - keep, 2);
+        if (pair.length === 2) return { yes: pair[0] as number, no: pair[1] as number };
+      }
       const probability = await context.rank(ids as Token[], []);
       // Both answers' probabilities when the addon hands them out: the score read back from yes against no then
       // keeps its precision where one probability alone rounds to 1.

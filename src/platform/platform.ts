@@ -74,9 +74,10 @@ export interface GgufRanker {
   readonly contextTokens: number;
   /**
    * The model's ranking output for one prompt: the probabilities of "yes" and "no" (summing to 1), `no` being read
-   * as `1 - yes` where the binding reports only the first.
+   * as `1 - yes` where the binding reports only the first. Given `shared`, the leading ids (up to that many) this
+   * prompt has in common with the one before it are kept in the context's cache rather than evaluated again.
    */
-  rank(ids: readonly number[]): Promise<{ yes: number; no: number }>;
+  rank(ids: readonly number[], shared?: number): Promise<{ yes: number; no: number }>;
   /** How many tokens llama.cpp evaluates for `ids`: more than `ids.length` when it adds tokens of its own. */
   evaluatedLength(ids: readonly number[]): number;
   release(): Promise<void>;
