@@ -19,10 +19,11 @@ const COMMANDS: Record<string, Command> = {
         import('./cross-encoder.js'),
       ]);
       return runServe(argv, {
-        loadScorer: (model, { variant, threads, ggufFile }) =>
+        loadScorer: (model, { variant, threads, ggufFile, maxLength }) =>
           CrossEncoder.load(model, {
             ...(ggufFile === undefined ? { variant } : { ggufFile }),
             ...(threads === undefined ? {} : { threads }),
+            ...(maxLength === undefined ? {} : { maxLength }),
           }),
         stdout: process.stdout,
         stderr: process.stderr,

@@ -14,8 +14,9 @@ import {
 } from './helpers/models.js';
 
 // Rerankers on a language model (tools/decoders.py): a tiny random Qwen3ForCausalLM with a chat template in
-// Qwen3-Reranker's layout, the same weights behind a Transformers.js-style graph with an empty past, and the
-// single-logit sequence-classification conversion. Prompt ids and raw scores against sentence-transformers 6.2, at a
+// Qwen3-Reranker's layout, exported in the cut form (the answer logits at the last position); the same weights
+// behind a Transformers.js-style graph with a cache (cut at load, each document continued from the shared prefix of
+// its query); and the single-logit sequence-classification conversion. Prompt ids and raw scores against sentence-transformers 6.2, at a
 // length that cuts most documents and one that keeps them, with the model's instruction and with another.
 
 const TOLERANCE = 1e-4;

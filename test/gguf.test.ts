@@ -2,6 +2,7 @@ import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossEncoder, CrossEncoderReranker, InvalidArgumentError, ModelFormatError } from '../src/index.js';
+import { GgufDecoderForward } from '../src/engine/gguf-forward.js';
 import {
   copyModel,
   modelDir,
@@ -112,6 +113,24 @@ describe.skipIf(skip)('GGUF weights through llama.cpp', { timeout: 600_000 }, ()
       expect(
         worst(await gguf.score(pairs, { activation: 'none' }), await onnx.score(pairs, { activation: 'none' })),
       ).toBeLessThan(TOLERANCE);
+    });
+
+    it('closes a context grown for a long prompt once its batch is scored', async () => {
+      const [query, passage] = golden.pairs[0] as [string, string];
+      const long = await gguf.encode(query, Array.from({ length: 40 }, () => passage).join(' '));
+      const short = await gguf.encode(query, passage);
+      const forward = await GgufDecoderForward.open(join(DIR, F32), { threads: 2, maxLength: 4096, probe: short.ids });
+      try {
+        const open = forward.contextTokens;
+        expect(open).toBeGreaterThan(0);
+        expect(open).toBeLessThanOrEqual(2048);
+        await forward.score([long], [0]);
+        expect(forward.contextTokens).toBe(0);
+        await forward.score([short], [0]);
+        expect(forward.contextTokens).toBe(open);
+      } finally {
+        await forward.release();
+      }
     });
 
     it('gives overlapping calls on the calling thread the scores they get one at a time', async () => {

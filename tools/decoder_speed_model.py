@@ -13,6 +13,7 @@ Usage: .venv/bin/python tools/decoder_speed_model.py [--out models-big/qwen3-0.6
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -46,6 +47,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="models-big/qwen3-0.6b-shape")
     ap.add_argument("--source", default="models/fam-qwen3", help="the tiny model whose tokenizer and template to use")
+    ap.add_argument("--skip-int8", action="store_true", help="leave out onnx/model_quantized.onnx")
     ap.add_argument("--int8-only", action="store_true", help="only add onnx/model_quantized.onnx to a built folder")
     args = ap.parse_args(argv)
     if args.int8_only:
@@ -57,6 +59,10 @@ def main(argv=None) -> int:
     for name in COPIED:
         if (source / name).is_file():
             shutil.copy2(source / name, out / name)
+    # Qwen3-Reranker's own tokenizer limit, not the tiny model's.
+    tokenizer_config = json.loads((out / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer_config["model_max_length"] = SHAPE["max_position_embeddings"]
+    (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
     # The answer tokens of the tiny model's vocabulary, which the big one covers.
     shutil.copytree(source / "1_LogitScore", out / "1_LogitScore")
     torch.manual_seed(0)
@@ -67,36 +73,64 @@ def main(argv=None) -> int:
     # The same weights for llama.cpp's converter, which reads safetensors and config.json.
     model.save_pretrained(str(out), safe_serialization=True)
 
+    # The hub's Transformers.js layout (positions and a past per layer in, full-vocabulary logits and presents out):
+    # the naive graph the engine cuts at load time, and the one prefix sharing feeds a past to.
+    from transformers import DynamicCache
+
+    layers, kv_heads, head_dim = SHAPE["num_hidden_layers"], SHAPE["num_key_value_heads"], SHAPE["head_dim"]
+
     class Graph(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+        def forward(self, input_ids, attention_mask, position_ids, *past):
+            cache = DynamicCache(config=model.config)
+            for layer in range(layers):
+                cache.update(past[2 * layer], past[2 * layer + 1], layer)
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            presents = []
+            for layer in range(layers):
+                presents += [out.past_key_values.layers[layer].keys, out.past_key_values.layers[layer].values]
+            return (out.logits, *presents)
 
     ids = torch.randint(10, 1000, (2, 12))
-    mask = torch.ones_like(ids)
-    mask[0, :3] = 0
+    mask = torch.ones(2, 13, dtype=torch.long)
+    mask[0, 1:4] = 0
+    positions = torch.arange(1, 13).unsqueeze(0).repeat(2, 1)
+    past_names = [f"past_key_values.{n}.{kind}" for n in range(layers) for kind in ("key", "value")]
+    present_names = [f"present.{n}.{kind}" for n in range(layers) for kind in ("key", "value")]
+    past = tuple(torch.zeros(2, kv_heads, 1, head_dim) for _ in past_names)
+    axes = {
+        "input_ids": {0: "batch_size", 1: "sequence_length"},
+        "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+        "position_ids": {0: "batch_size", 1: "sequence_length"},
+        "logits": {0: "batch_size", 1: "sequence_length"},
+    }
+    axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
+    axes.update({n: {0: "batch_size", 2: "total_sequence_length"} for n in present_names})
     t = time.time()
     with torch.no_grad():
         torch.onnx.export(
             Graph().eval(),
-            (ids, mask),
+            (ids, mask, positions, *past),
             str(out / "onnx" / "model.onnx"),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={
-                "input_ids": {0: "batch_size", 1: "sequence_length"},
-                "attention_mask": {0: "batch_size", 1: "sequence_length"},
-                "logits": {0: "batch_size", 1: "sequence_length"},
-            },
+            input_names=["input_ids", "attention_mask", "position_ids", *past_names],
+            output_names=["logits", *present_names],
+            dynamic_axes=axes,
             opset_version=17,
             do_constant_folding=False,
             dynamo=False,
         )
     print(f"exported in {time.time() - t:.0f} s", flush=True)
-    quantize(out)
+    if not args.skip_int8:
+        quantize(out)
     return 0
 
 

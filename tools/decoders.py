@@ -5,6 +5,8 @@ renders a (query, document) pair the way Qwen3-Reranker's prompt reads: a fixed 
 system message sentence-transformers passes as `prompt`, or a default), the query, the document, and the assistant
 turn with an empty think block. sentence-transformers scores it as logit("yes") - logit("no") at the last position.
 
+`fam-qwen3`'s graph is written in the form the engine scores, `answer_logits` [batch, 2]: the logits of "yes" and "no"
+at the last position (rows are left-padded), the rest of the vocabulary and the other positions never computed.
 Variants share the weights and tokenizer:
 - `fam-qwen3-kv`: the graph laid out like the hub's Transformers.js export (`position_ids`, `past_key_values.N.key`
   / `.value` inputs, `present.N.*` outputs), fed an empty past for one pass;
@@ -39,7 +41,7 @@ SYSTEM_TEXT = (
 
 # name -> (graph layout, model class)
 DECODERS = {
-    "fam-qwen3": ("plain", "causal"),
+    "fam-qwen3": ("answers", "causal"),
     "fam-qwen3-kv": ("past", "causal"),
     "fam-qwen3-seq-cls": ("plain", "seq-cls"),
 }
@@ -202,6 +204,25 @@ class _Plain:
         return Graph().eval()
 
 
+class _Answers:
+    """The answer logits only: the last position's hidden state times the "yes" and "no" rows of the head."""
+
+    def __new__(cls, model, answer_ids):
+        import torch
+
+        class Graph(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+                self.register_buffer("head", model.lm_head.weight[list(answer_ids)].detach().clone())
+
+            def forward(self, input_ids, attention_mask):
+                hidden = self.model.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+                return hidden.last_hidden_state[:, -1] @ self.head.T
+
+        return Graph().eval()
+
+
 class _Past:
     """The Transformers.js layout: ids, mask, positions and a past per layer in; logits and presents out."""
 
@@ -251,13 +272,14 @@ def export_onnx(model, tokenizer, onnx_dir: Path, layout: str, log) -> float:
     tokenizer.padding_side = "left"
     enc = tokenizer(["a short text", "another text, longer than the first one is"], padding=True, return_tensors="pt")
     ids, mask = enc["input_ids"], enc["attention_mask"]
-    if layout == "plain":
-        graph = _Plain(model)
+    answer_ids = [tokenizer.convert_tokens_to_ids(w) for w in ("yes", "no")]
+    if layout in ("plain", "answers"):
+        graph = _Plain(model) if layout == "plain" else _Answers(model, answer_ids)
         names = ["input_ids", "attention_mask"]
         args = (ids, mask)
         axes = {n: {0: "batch_size", 1: "sequence_length"} for n in names}
-        outputs = ["logits"]
-        axes["logits"] = {0: "batch_size", 1: "sequence_length"}
+        outputs = ["logits" if layout == "plain" else "answer_logits"]
+        axes[outputs[0]] = {0: "batch_size", 1: "sequence_length"} if layout == "plain" else {0: "batch_size"}
     else:
         graph = _Past(model)
         names = ["input_ids", "attention_mask", "position_ids"]
@@ -315,7 +337,9 @@ def export_onnx(model, tokenizer, onnx_dir: Path, layout: str, log) -> float:
                 feeds[n] = np.zeros((len(batch), KV_HEADS, 0, HEAD_DIM), dtype=np.float32)
         out = sess.run(None, feeds)[0]
         ref = ref.numpy()
-        if ref.ndim == 3:  # a causal LM: only real positions count, padding is masked out of every real token
+        if layout == "answers":  # the last position's yes and no
+            ref = ref[:, -1, answer_ids]
+        elif ref.ndim == 3:  # a causal LM: only real positions count, padding is masked out of every real token
             real = enc["attention_mask"].numpy().astype(bool)
             out, ref = out[real], ref[real]
         worst = max(worst, float(np.abs(out - ref).max()))

@@ -67,18 +67,38 @@ def map_unknown_pretokenizer(model_dir: Path) -> None:
     """llama.cpp names a BPE pre-tokenizer by a hash of the token ids it gives for a fixed text, so a tokenizer trained
     locally (our test models' 1,500-token BPE) is unknown to it and the converter stops. Ours splits with exactly
     Qwen2's regex, so it is mapped to "qwen2" here, and only when that regex is the one in tokenizer.json."""
+    import logging
+
     from conversion import base
 
     original = base.TextModel.get_vocab_base_pre
+    mapped = pretokenizer_regexes(model_dir / "tokenizer.json") == [QWEN2_PRETOKENIZER]
 
     def get_vocab_base_pre(self, tokenizer) -> str:
+        # The converter warns at length before it gives up on an unknown hash; for the tokenizer mapped below that is
+        # expected, so its warnings are held back during the lookup and shown only if the lookup fails for good.
+        held: list[logging.LogRecord] = []
+        converter_log = logging.getLogger("hf-to-gguf")
+
+        def hold(record: logging.LogRecord) -> bool:
+            held.append(record)
+            return False
+
+        if mapped:
+            converter_log.addFilter(hold)
         try:
             return original(self, tokenizer)
         except NotImplementedError:
-            if pretokenizer_regexes(model_dir / "tokenizer.json") != [QWEN2_PRETOKENIZER]:
+            if not mapped:
                 raise
-            print("gguf_export: pre-tokenizer hash unknown; its regex is Qwen2's, written as 'qwen2'", flush=True)
             return "qwen2"
+        except Exception:
+            converter_log.removeFilter(hold)
+            for record in held:
+                converter_log.handle(record)
+            raise
+        finally:
+            converter_log.removeFilter(hold)
 
     base.TextModel.get_vocab_base_pre = get_vocab_base_pre
 

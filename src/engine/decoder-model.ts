@@ -10,7 +10,7 @@ import { checkInstruction, describe } from '../validate.js';
 import { activate } from './activation.js';
 import { finiteScore, pairResult } from './row-scores.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
-import { OnnxDecoderForward, type AnswerTokens, type DecoderForward } from './decoder-forward.js';
+import { commonPrefix, OnnxDecoderForward, type AnswerTokens, type DecoderForward } from './decoder-forward.js';
 import { openDecoderSession } from './decoder-session.js';
 import { GgufDecoderForward } from './gguf-forward.js';
 import { openPairTokenizer, readJsonObject } from './model-files.js';
@@ -26,6 +26,9 @@ import {
 // A causal graph outputs a score for every word of the vocabulary at every position: this bounds one pass's
 // output (batch x tokens x vocabulary floats) so a 150k-word vocabulary does not take gigabytes per batch.
 const MAX_OUTPUT_FLOATS = 64 * 1024 * 1024;
+// The default maxLength of a reranker on a language model, whatever longer context the model has (the reason is in
+// CrossEncoderLoadOptions.maxLength's documentation).
+export const DEFAULT_DECODER_MAX_LENGTH = 8192;
 // The smallest maxLength taken: the score is read at the last token, which needs at least one token before it.
 const SMALLEST_MAX_LENGTH = 2;
 // llama.cpp runs one prompt at a time: this many tokens of prompts between two checks for a stop.
@@ -97,7 +100,7 @@ export class DecoderModel {
     const maxLength = resolveDecoderMaxLength(spec.maxLength, tokenizer, config);
     const forward =
       spec.ggufPath === undefined
-        ? await openOnnxForward(spec, rawConfig, tokenizer)
+        ? await openOnnxForward(spec, rawConfig, tokenizer, { prompts, instruction, maxLength })
         : await GgufDecoderForward.open(spec.ggufPath, {
             threads: spec.session.threads,
             maxLength,
@@ -108,7 +111,7 @@ export class DecoderModel {
       const defaultTokens = spec.ggufPath === undefined ? defaultMaxBatchTokens(config) : GGUF_BATCH_TOKENS;
       const maxBatchTokens =
         spec.maxBatchTokens ??
-        (forward.readsAnswerTokens && vocabulary > 0
+        (forward.writesVocabulary && vocabulary > 0
           ? Math.max(1, Math.min(defaultTokens, Math.floor(MAX_OUTPUT_FLOATS / vocabulary)))
           : defaultTokens);
       const info: PairModelInfo = {
@@ -148,21 +151,24 @@ export class DecoderModel {
     const rowScores = new Float64Array(rows.length);
     let inferenceMs = 0;
     let paddedTokens = 0;
-    const batches = planBatches(
-      rows.map((row) => row.ids.length),
-      request.batchSize,
-      this.info.maxBatchTokens,
-    );
-    for (const batch of batches) {
-      if (request.shouldStop?.()) throw abortError('Scoring');
-      const started = performance.now();
-      const { scores, tokens } = await this.#forward.score(rows, batch);
-      inferenceMs += performance.now() - started;
-      paddedTokens += tokens;
-      batch.forEach((rowIndex, row) => {
-        const score = activate(scores.subarray(row, row + 1), 0, activation);
-        rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
-      });
+    for (const { members, prefix } of this.#groups(request.pairs, rows, owners)) {
+      // Planned on whole prompts: each row of a batch holds its own copy of the shared prefix's cache.
+      const batches = planBatches(
+        members.map((row) => (rows[row] as AssembledPair).ids.length),
+        request.batchSize,
+        this.info.maxBatchTokens,
+      ).map((batch) => batch.map((k) => members[k] as number));
+      for (const batch of batches) {
+        if (request.shouldStop?.()) throw abortError('Scoring');
+        const started = performance.now();
+        const { scores, tokens } = await this.#forward.score(rows, batch, prefix);
+        inferenceMs += performance.now() - started;
+        paddedTokens += tokens;
+        batch.forEach((rowIndex, row) => {
+          const score = activate(scores.subarray(row, row + 1), 0, activation);
+          rowScores[rowIndex] = finiteScore(score, owners[rowIndex] as number);
+        });
+      }
     }
     return pairResult(rowScores, encoded, request.pairs.length, chunks.maxChunks > 1, {
       paddedTokens,
@@ -174,6 +180,26 @@ export class DecoderModel {
   release(): Promise<void> {
     return this.#forward.release();
   }
+
+  /**
+   * Rows grouped by query, each with the ids all its rows start with (the system text, instruction and query), which
+   * a forward that shares prefixes computes once. One group of all rows, with no prefix, where it does not.
+   */
+  #groups(pairs: PairScoreRequest['pairs'], rows: readonly AssembledPair[], owners: readonly number[]) {
+    const all = rows.map((_, i) => i);
+    if (!this.#forward.sharesPrefix) return [{ members: all, prefix: [] as number[] }];
+    const byQuery = new Map<string, number[]>();
+    for (const row of all) {
+      const query = (pairs[owners[row] as number] as readonly [string, string])[0];
+      const members = byQuery.get(query);
+      if (members === undefined) byQuery.set(query, [row]);
+      else members.push(row);
+    }
+    return [...byQuery.values()].map((members) => ({
+      members,
+      prefix: members.length < 2 ? [] : commonPrefix(members.map((row) => (rows[row] as AssembledPair).ids)),
+    }));
+  }
 }
 
 /** The exported graph, with the answer tokens a causal one is scored with. */
@@ -181,15 +207,28 @@ async function openOnnxForward(
   spec: PairModelSpec,
   rawConfig: Record<string, unknown>,
   tokenizer: PairTokenizer,
+  probe: { prompts: DecoderPrompts; instruction: string | undefined; maxLength: number },
 ): Promise<OnnxDecoderForward> {
+  const { prompts, instruction, maxLength } = probe;
+  // Known before the graph opens, so a causal graph is cut to their logits as it loads.
+  const answer = await answerTokens(spec, tokenizer).catch(() => undefined);
   const graph = await openDecoderSession(
     { onnx: spec.onnxPath, externalData: spec.onnxDataPath },
     spec.session,
     cacheShape(rawConfig),
+    answer,
   );
   const forward = new OnnxDecoderForward(graph, tokenizer.padId, spec.onnxPath);
   try {
-    if (forward.readsAnswerTokens) forward.useAnswer(await answerTokens(spec, tokenizer));
+    if (forward.readsAnswerTokens) forward.useAnswer(answer ?? (await answerTokens(spec, tokenizer)));
+    if (forward.sharesPrefix) {
+      const probe = await Promise.all(
+        ['document', 'a longer document, of a few more words than the first'].map((document) =>
+          prompts.encodePair('query', document, instruction, maxLength),
+        ),
+      );
+      await forward.checkSharing(probe);
+    }
     return forward;
   } catch (error) {
     await forward.release();
@@ -272,7 +311,7 @@ function cacheShape(config: Record<string, unknown>): { heads: number | undefine
 function resolveDecoderMaxLength(requested: number | undefined, tokenizer: PairTokenizer, config: ModelConfig): number {
   const limits = [tokenizer.settings.modelMaxLength, config.maxPositions].filter((n): n is number => n !== undefined);
   const longest = limits.length > 0 ? Math.min(...limits) : 512;
-  if (requested === undefined) return longest;
+  if (requested === undefined) return Math.min(longest, DEFAULT_DECODER_MAX_LENGTH);
   if (!Number.isInteger(requested) || requested < SMALLEST_MAX_LENGTH) {
     throw new InvalidArgumentError(
       'options.maxLength',

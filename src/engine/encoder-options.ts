@@ -30,7 +30,10 @@ export interface CrossEncoderOptions extends HubOptions, SessionOptions {
   /**
    * Longest pair in tokens, special tokens included. Capped to what the model supports
    * (the tokenizer's `model_max_length` and the position embeddings).
-   * @default the model's maximum, or 512 when the model declares none
+   * A reranker on a language model defaults to at most 8192 tokens, the length Qwen3-Reranker's own usage truncates
+   * to: its context (40,960 tokens for Qwen3-Reranker) would let one long document take gigabytes of cache and
+   * attention; at 8192 the 0.6B model in fp32 stays within a few GB. Raise it to read longer documents whole.
+   * @default the model's maximum (at most 8192 for a reranker on a language model), or 512 when the model declares none
    */
   maxLength?: number;
   /**

@@ -2,7 +2,7 @@
 // when a GGUF file is asked for) runs the prompt the engine built, given as token ids, and reports its ranking
 // output. Node only: the binding is a native addon.
 import { availableParallelism } from 'node:os';
-import { MissingDependencyError, ModelFormatError } from '../errors.js';
+import { InferenceError, MissingDependencyError, ModelFormatError } from '../errors.js';
 import { importBinding } from './import-binding.js';
 import type { GgufModel, GgufRanker } from './platform.js';
 
@@ -110,7 +110,8 @@ export async function openGguf(path: string, options: { threads: number | undefi
           template: IDS_ONLY,
         });
       } catch (cause) {
-        throw new ModelFormatError(
+        // The file loaded: a context that does not open is short of memory or a setting, not a fault of the file.
+        throw new InferenceError(
           `llama.cpp could not open a context of ${contextTokens} tokens on ${path}: ${(cause as Error)?.message ?? cause}. ` +
             'Pass a smaller maxLength.',
           { file: path, cause },
@@ -122,16 +123,38 @@ export async function openGguf(path: string, options: { threads: number | undefi
   };
 }
 
-/** The addon's context, which still holds the last prompt's output after `rank`. Not public in node-llama-cpp. */
+/**
+ * The addon's context, which still holds the last prompt's output after `rank`, and the ranking context's one
+ * sequence, whose cache the next prompt may continue. Not public in node-llama-cpp.
+ */
 interface ContextOutput {
   _llamaContext?: { _ctx?: { getEmbedding?(tokens: number, values: number): Float64Array } };
+  _sequence?: {
+    readonly contextTokens: readonly number[];
+    readonly nextTokenIndex: number;
+    eraseContextTokenRanges(ranges: { start: number; end: number }[]): Promise<void>;
+    evaluate(tokens: Token[], options: { _noSampling: boolean }): AsyncGenerator<unknown>;
+  };
 }
 
 function wrapRanker(context: RankingContext): GgufRanker {
   const output = (context as unknown as ContextOutput)._llamaContext?._ctx;
+  const sequence = (context as unknown as ContextOutput)._sequence;
   return {
     contextTokens: context.contextSize,
-    async rank(ids) {
+    async rank(ids, shared = 0) {
+      if (shared > 0 && sequence !== undefined && output?.getEmbedding !== undefined) {
+        // The sequence keeps the tokens of the last prompt: those this one starts with stay in its cache, and only
+        // the rest is evaluated (the ranking head reads the last token, whose attention covers the cache).
+        const held = sequence.contextTokens;
+        let keep = 0;
+        while (keep < shared && keep < held.length && held[keep] === ids[keep]) keep++;
+        if (keep < shared) keep = 0;
+        await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+        for await (const _ of sequence.evaluate(ids.slice(keep) as Token[], { _noSampling: true })) break;
+        const pair = output.getEmbedding(ids.length - keep, 2);
+        if (pair.length === 2) return { yes: pair[0] as number, no: pair[1] as number };
+      }
       const probability = await context.rank(ids as Token[], []);
       // Both answers' probabilities when the addon hands them out: the score read back from yes against no then
       // keeps its precision where one probability alone rounds to 1.

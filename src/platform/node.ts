@@ -2,7 +2,7 @@
 // with the folder cache of hub/resolve.ts, and worker_threads. Both native bindings are imported on first use, so
 // an app that only talks to a rerank server never loads them.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import type { TokenizerBinding } from '../tokenize/binding.js';
 import { importBinding } from './import-binding.js';
 import { openGguf } from './llama-cpp.js';
 import type {
+  GraphLocation,
   OnnxRuntime,
   Platform,
   PlatformSessionOptions,
@@ -49,13 +50,41 @@ async function loadTokenizer(json: string): Promise<TokenizerBinding> {
 }
 
 async function createSession(
-  location: { onnx: string },
+  location: GraphLocation,
   { wasmPaths: _wasm, threads: _threads, ...options }: PlatformSessionOptions,
 ): Promise<InferenceSession> {
   const ort = await loadOnnx();
   checkProviderLibraries(options.executionProviders);
-  // ONNX Runtime finds external weights beside the file by itself.
-  return ort.InferenceSession.create(location.onnx, options);
+  const rewritten = location.rewrite === undefined ? undefined : await rewriteGraph(location.onnx, location.rewrite);
+  if (rewritten === undefined) {
+    // ONNX Runtime finds external weights beside the file by itself.
+    return ort.InferenceSession.create(location.onnx, options);
+  }
+  // Made from bytes, the session is told where the file's external weights are.
+  const folder = { model_external_initializers_file_folder_path: dirname(location.onnx) };
+  const extra = (options.extra ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  return ort.InferenceSession.create(rewritten, {
+    ...options,
+    extra: { ...extra, session: { ...extra['session'], ...folder } },
+  });
+}
+
+/** A graph's bytes rewritten, reading its external weights by range from the files beside it. */
+async function rewriteGraph(path: string, rewrite: NonNullable<GraphLocation['rewrite']>) {
+  const handles = new Map<string, ReturnType<typeof open>>();
+  try {
+    return await rewrite(new Uint8Array(await readFile(path)), async (location, offset, length) => {
+      const file = join(dirname(path), location);
+      let handle = handles.get(file);
+      if (handle === undefined) handles.set(file, (handle = open(file, 'r')));
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await (await handle).read(bytes, 0, length, offset);
+      if (bytesRead !== length) throw new Error(`${file} ends before byte ${offset + length}`);
+      return bytes;
+    });
+  } finally {
+    await Promise.all([...handles.values()].map(async (handle) => (await handle).close()));
+  }
 }
 
 // Providers that onnxruntime-node knows by name but loads from a library of their own beside its binding, which only

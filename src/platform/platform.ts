@@ -14,7 +14,18 @@ export interface GraphLocation {
   onnx: string;
   /** Its external weights (`<file>.onnx_data`), when the graph has them. */
   externalData?: string | undefined;
+  /**
+   * A rewrite of the graph's bytes before the session is made (see engine/decoder-cut.ts), given a reader of its
+   * external weights by the name the graph gives them; `undefined` back keeps the file as it is.
+   */
+  rewrite?: GraphRewrite | undefined;
 }
+
+/** Rewrites a graph's bytes; `readExternal` reads a range of one of its external weights files. */
+export type GraphRewrite = (
+  model: Uint8Array,
+  readExternal: (location: string, offset: number, length: number) => Promise<Uint8Array>,
+) => Promise<Uint8Array | undefined>;
 
 /** Options a session is created with, plus the few that only some platforms read. */
 export interface PlatformSessionOptions extends InferenceSession.SessionOptions {
@@ -63,9 +74,10 @@ export interface GgufRanker {
   readonly contextTokens: number;
   /**
    * The model's ranking output for one prompt: the probabilities of "yes" and "no" (summing to 1), `no` being read
-   * as `1 - yes` where the binding reports only the first.
+   * as `1 - yes` where the binding reports only the first. Given `shared`, the leading ids (up to that many) this
+   * prompt has in common with the one before it are kept in the context's cache rather than evaluated again.
    */
-  rank(ids: readonly number[]): Promise<{ yes: number; no: number }>;
+  rank(ids: readonly number[], shared?: number): Promise<{ yes: number; no: number }>;
   /** How many tokens llama.cpp evaluates for `ids`: more than `ids.length` when it adds tokens of its own. */
   evaluatedLength(ids: readonly number[]): number;
   release(): Promise<void>;

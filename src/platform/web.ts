@@ -4,6 +4,7 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import { readModelBytes, readModelText, webModelStore } from '../hub/web-store.js';
 import type {
+  GraphLocation,
   OnnxRuntime,
   Platform,
   PlatformSessionOptions,
@@ -41,7 +42,7 @@ function fileName(url: string): string {
 }
 
 async function createSession(
-  location: { onnx: string; externalData?: string | undefined },
+  location: GraphLocation,
   { wasmPaths, threads, ...options }: PlatformSessionOptions,
 ): Promise<InferenceSession> {
   const ort = await loadOnnxWeb();
@@ -55,7 +56,12 @@ async function createSession(
     location.externalData === undefined ? undefined : readModelBytes(location.externalData),
   ]);
   const { intraOpNumThreads: _intra, interOpNumThreads: _inter, ...webOptions } = options;
-  return ort.InferenceSession.create(new Uint8Array(model), {
+  const graph =
+    (await location.rewrite?.(new Uint8Array(model), async (_name, offset, length) => {
+      if (weights === undefined) throw new Error(`${location.onnx} names external weights that were not given`);
+      return new Uint8Array(weights, offset, length);
+    })) ?? new Uint8Array(model);
+  return ort.InferenceSession.create(graph, {
     ...webOptions,
     ...(weights === undefined
       ? {}

@@ -20,7 +20,12 @@ export interface ServeIo {
    */
   loadScorer(
     model: string,
-    options: { variant: ServeVariant; threads: number | undefined; ggufFile: string | undefined },
+    options: {
+      variant: ServeVariant;
+      threads: number | undefined;
+      ggufFile: string | undefined;
+      maxLength?: number | undefined;
+    },
   ): Promise<Scorer & { dispose?(): Promise<void> }>;
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -54,6 +59,8 @@ Options:
   --gguf-file <path>          a reranker on a language model: GGUF weights inside the model run by
                               llama.cpp (needs node-llama-cpp); replaces --variant
   --threads <n>               ONNX Runtime (or llama.cpp) threads (default: the runtime's choice)
+  --max-length <n>            tokens per pair, longer ones cut (default: the model's; 8192 at most
+                              for a reranker on a language model)
   --model-name <name>         name in /info and Cohere answers (default: the hub id, or the folder's name)
   --api-key-file <path>       require Authorization: Bearer <key>, the key read from this file
                               (or set LCE_API_KEY; --api-key <key> works too but shows in ps)
@@ -82,6 +89,7 @@ const OPTIONS = {
   host: { type: 'string' },
   variant: { type: 'string' },
   'gguf-file': { type: 'string' },
+  'max-length': { type: 'string' },
   threads: { type: 'string' },
   'api-key': { type: 'string' },
   'api-key-file': { type: 'string' },
@@ -116,7 +124,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     io.stdout.write(SERVE_HELP);
     return 0;
   }
-  const { model, variant, threads, ggufFile, server: serverOptions, quiet, keyOnCommandLine } = settings;
+  const { model, variant, threads, ggufFile, maxLength, server: serverOptions, quiet, keyOnCommandLine } = settings;
   if (keyOnCommandLine) {
     io.stderr.write('serve: --api-key shows in the process list; prefer --api-key-file or LCE_API_KEY\n');
   }
@@ -124,7 +132,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     out.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
   let scorer: Awaited<ReturnType<ServeIo['loadScorer']>>;
   try {
-    scorer = await io.loadScorer(model, { variant, threads, ggufFile });
+    scorer = await io.loadScorer(model, { variant, threads, ggufFile, maxLength });
   } catch (error) {
     io.stderr.write(`serve: could not load ${model}: ${(error as Error).message}\n`);
     return 1;
@@ -213,11 +221,13 @@ function readSettings(argv: readonly string[], env: Readonly<Record<string, stri
       throw new UsageError(`${flag} must be at most ${MAX_TIMEOUT_MS} (about 24.8 days), got ${ms}`);
   }
   const threads = values.threads === undefined ? undefined : int(values.threads, '--threads', 0, 1);
+  const maxLength = values['max-length'] === undefined ? undefined : int(values['max-length'], '--max-length', 0, 2);
   return {
     model: values.model,
     variant,
     threads,
     ggufFile,
+    maxLength,
     server,
     quiet: values.quiet === true,
     keyOnCommandLine: values['api-key'] !== undefined,

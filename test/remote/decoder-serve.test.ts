@@ -16,10 +16,11 @@ const INSTRUCTION = 'Given a biology question, retrieve passages that answer it'
 const NOISE = 1e-5;
 
 /** Loads what `serve` asks for, as the package command does. */
-const serveLoader: ServeIo['loadScorer'] = (name, { variant, threads, ggufFile }) =>
+const serveLoader: ServeIo['loadScorer'] = (name, { variant, threads, ggufFile, maxLength }) =>
   CrossEncoder.load(name, {
     ...(ggufFile === undefined ? { variant } : { ggufFile }),
     ...(threads === undefined ? {} : { threads }),
+    ...(maxLength === undefined ? {} : { maxLength }),
   });
 
 describe.skipIf(noGolden())('serve --model with a reranker on a language model', { timeout: 300_000 }, () => {
@@ -152,5 +153,62 @@ describe.skipIf(noGolden())('serve --gguf-file with GGUF weights through llama.c
     });
     expect(code).toBe(2);
     expect(output.join('')).toMatch(/--variant or --gguf-file, not both/);
+  });
+});
+
+describe.skipIf(noGolden())('serve --max-length with a reranker on a language model', { timeout: 300_000 }, () => {
+  it('loads the model at that length and answers a 100,000-character document within it', async () => {
+    const asked: (number | undefined)[] = [];
+    const signals = new EventEmitter();
+    const output: string[] = [];
+    let server: RerankServer | undefined;
+    const exit = runServe(['--model', modelDir('fam-qwen3-kv'), '--max-length', '256', '--port', '0'], {
+      loadScorer: (name, options) => {
+        asked.push(options.maxLength);
+        return serveLoader(name, options);
+      },
+      stdout: { write: (text: string) => output.push(text) },
+      stderr: { write: (text: string) => output.push(text) },
+      signals,
+      onListening: (s) => (server = s),
+    });
+    const model = await CrossEncoder.load(modelDir('fam-qwen3-kv'), { worker: false, maxLength: 256 });
+    try {
+      while (server === undefined) {
+        if (output.some((line) => line.includes('could not'))) throw new Error(output.join(''));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(asked).toEqual([256]);
+      const huge = Array.from({ length: 1400 }, () => DOCS[0])
+        .join(' ')
+        .slice(0, 100_000);
+      const texts = [huge, ...DOCS];
+      const response = await fetch(`${server.url}/rerank`, {
+        method: 'POST',
+        body: JSON.stringify({ query: QUERY, texts }),
+      });
+      expect(response.status).toBe(200);
+      const rows = (await response.json()) as { index: number; score: number }[];
+      const expected = await model.score(texts.map((text): TextPair => [QUERY, text]));
+      [...rows]
+        .sort((a, b) => a.index - b.index)
+        .forEach((row, i) => expect(Math.abs(row.score - (expected[i] as number))).toBeLessThan(NOISE));
+      expect((await model.encode(QUERY, huge)).ids.length).toBe(256);
+    } finally {
+      await model.dispose();
+      signals.emit('SIGTERM');
+      expect(await exit).toBe(0);
+    }
+  });
+
+  it('refuses a --max-length below 2 with a usage error', async () => {
+    const output: string[] = [];
+    const code = await runServe(['--model', 'm', '--max-length', '1'], {
+      loadScorer: serveLoader,
+      stdout: { write: (text: string) => output.push(text) },
+      stderr: { write: (text: string) => output.push(text) },
+    });
+    expect(code).toBe(2);
+    expect(output.join('')).toMatch(/--max-length must be an integer of at least 2/);
   });
 });
