@@ -10,17 +10,31 @@ import { fileURLToPath } from 'node:url';
 
 /** The part of Next.js's config this helper reads and writes (the rest passes through untouched). */
 export interface NextConfigLike {
+  /** Packages Next.js leaves to Node's own `require` on the server; ours and the native bindings are added. */
   serverExternalPackages?: string[];
-  turbopack?: { resolveAlias?: Record<string, unknown>; [key: string]: unknown };
+  /** Turbopack's settings; the browser tokenizer's Node-only imports are aliased to an empty module. */
+  turbopack?: {
+    /** Module names Turbopack replaces with others. */
+    resolveAlias?: Record<string, unknown>;
+    [key: string]: unknown;
+  };
+  /** webpack's config function; the caller's own runs first. */
   webpack?: ((config: WebpackConfigLike, context: { isServer: boolean }) => WebpackConfigLike) | null;
+  /** Files traced into each route's output beside its imports; the target's ONNX Runtime libraries are added. */
   outputFileTracingIncludes?: Record<string, string[]>;
+  /** Files kept out of each route's output; other platforms' binaries and GPU libraries are added. */
   outputFileTracingExcludes?: Record<string, string[]>;
   [key: string]: unknown;
 }
 
 /** The part of webpack's config this helper writes. */
 export interface WebpackConfigLike {
-  resolve?: { fallback?: Record<string, unknown>; [key: string]: unknown };
+  /** How webpack finds modules. */
+  resolve?: {
+    /** Modules replaced where they cannot be resolved (client builds get an empty one for Node's). */
+    fallback?: Record<string, unknown>;
+    [key: string]: unknown;
+  };
   [key: string]: unknown;
 }
 
