@@ -2,7 +2,7 @@
 // `delay` ms after the call began (by then the worker is inside ONNX Runtime or llama.cpp).
 import { CrossEncoder } from '../../../src/index.js';
 
-const [dir = '', delay = '1000', pairCount = '2000'] = process.argv.slice(2);
+const [dir = '', delay = '1000', pairCount = '8000'] = process.argv.slice(2);
 const model = await CrossEncoder.load(dir, { batchSize: 4 });
 const words = 'paris capital france river seine city museum bread cheese wine tower history'.split(' ');
 const text = (i: number) => Array.from({ length: 200 }, (_, w) => words[(i * 7 + w) % words.length]).join(' ');
